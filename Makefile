@@ -1,0 +1,46 @@
+# The two commands of the README: `make report` and `make test`.
+# Each creates .venv when absent and installs the project with what it needs.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTEST_WORKERS ?= 2
+
+.PHONY: setup test test-all report data docs lint benchmark clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[report,docs,dev]"
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+## Build the committed synthetic world if it is missing (never overwrites it).
+data: setup
+	@test -f data/synthetic/MANIFEST.json || $(BIN)/tne-eval simulate --scale default --out data/synthetic
+
+## Run the evaluation end to end and write reports/ (HTML + Markdown + key numbers).
+report: setup data
+	$(BIN)/tne-eval report --out reports
+
+lint: setup
+	$(BIN)/ruff check tne_eval tests benchmarks docs
+	$(BIN)/ruff format --check tne_eval tests benchmarks docs
+
+## The whole default suite: lint, unit and reference tests, doctests, docs build, notebooks.
+test: setup lint
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not slow"
+
+## Everything, including the slow Monte Carlo studies.
+test-all: setup lint
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
+
+docs: setup
+	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
+
+benchmark: setup
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) docs/_build reports .pytest_cache .ruff_cache
