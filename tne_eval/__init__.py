@@ -1,5 +1,44 @@
-"""tne_eval: impact evaluation of the Territoires numériques éducatifs programme."""
+"""tne_eval: impact evaluation of the Territoires numériques éducatifs programme.
 
+The public API is re-exported here; see the documentation for the data model
+(school years coded by their start year: 2020 = 2020-21; cohorts = first treated
+period, 0 = never treated by default).
+"""
+
+from tne_eval import territories
 from tne_eval._version import __version__
+from tne_eval.data import (
+    PanelSpec,
+    PreparedPanel,
+    RepeatedCrossSectionSpec,
+    cohort_from_treatment,
+    prepare_panel,
+)
+from tne_eval.errors import (
+    DataError,
+    IdentificationError,
+    InferenceError,
+    SpecError,
+    TneEvalError,
+    TneEvalWarning,
+)
+from tne_eval.inference import IID, Cluster, MultiplierBootstrap
 
-__all__ = ["__version__"]
+__all__ = [
+    "IID",
+    "Cluster",
+    "DataError",
+    "IdentificationError",
+    "InferenceError",
+    "MultiplierBootstrap",
+    "PanelSpec",
+    "PreparedPanel",
+    "RepeatedCrossSectionSpec",
+    "SpecError",
+    "TneEvalError",
+    "TneEvalWarning",
+    "__version__",
+    "cohort_from_treatment",
+    "prepare_panel",
+    "territories",
+]

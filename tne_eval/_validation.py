@@ -24,17 +24,18 @@ __all__ = [
     "check_positive_int",
     "check_seed",
     "format_examples",
+    "plain",
 ]
 
 
 def format_examples(values: Iterable[Any], limit: int = 3) -> str:
     """Render up to ``limit`` example values as ``'a', 'b', 'c'`` (with an ellipsis)."""
     values = list(values)
-    shown = ", ".join(repr(_plain(v)) for v in values[:limit])
+    shown = ", ".join(repr(plain(v)) for v in values[:limit])
     return shown + (", ..." if len(values) > limit else "")
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """Turn numpy scalars into Python scalars so that reprs read naturally."""
     return value.item() if isinstance(value, np.generic) else value
 

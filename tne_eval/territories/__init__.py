@@ -130,7 +130,7 @@ def tne_calendar() -> pd.DataFrame:
     >>> cal = territories.tne_calendar()
     >>> cal.groupby("first_school_year")["code"].apply(list).to_dict()
     {2020: ['02', '95'], 2021: ['13', '18', '25', '29', '2A', '34', '38', '86', '88', '971']}
-    """  # noqa: E501
+    """
     table = _departments_table()
     out = table.loc[table["tne_cohort"].notna(), ["code", "name", "academie"]].copy()
     out["first_school_year"] = table.loc[out.index, "tne_cohort"].astype(int)
@@ -232,8 +232,8 @@ def tne_cohort(code: object) -> int | None:
 
 def school_year_label(year: int) -> str:
     """Label of a school year coded by its start year: ``2020`` → ``"2020-21"``."""
-    if isinstance(year, bool) or not isinstance(year, int) and not hasattr(
-        year, "__index__"
+    if isinstance(year, bool) or (
+        not isinstance(year, int) and not hasattr(year, "__index__")
     ):
         raise TneEvalTypeError(f"school year must be an integer (got {year!r}).")
     year = int(year)

@@ -1,0 +1,15 @@
+"""Data model: column-role specs and validation of input frames."""
+
+from tne_eval.data.cohorts import cohort_from_treatment
+from tne_eval.data.prepare import DropRecord, DropReport, PreparedPanel, prepare_panel
+from tne_eval.data.spec import PanelSpec, RepeatedCrossSectionSpec
+
+__all__ = [
+    "DropRecord",
+    "DropReport",
+    "PanelSpec",
+    "PreparedPanel",
+    "RepeatedCrossSectionSpec",
+    "cohort_from_treatment",
+    "prepare_panel",
+]

@@ -1,0 +1,25 @@
+"""Reports: execute the evaluation notebooks and collect their key numbers.
+
+Notebooks publish the numbers a reviewer must be able to reproduce with
+:func:`publish_key_numbers`; :func:`run_report` executes every notebook of a
+folder, writes each as HTML and Markdown, and gathers the key numbers into one
+JSON file that can be compared with a committed copy
+(:func:`compare_key_numbers`).
+"""
+
+from tne_eval.reporting.key_numbers import (
+    KEY_NUMBERS_MIME,
+    compare_key_numbers,
+    extract_key_numbers,
+    publish_key_numbers,
+)
+from tne_eval.reporting.runner import ReportRun, run_report
+
+__all__ = [
+    "KEY_NUMBERS_MIME",
+    "ReportRun",
+    "compare_key_numbers",
+    "extract_key_numbers",
+    "publish_key_numbers",
+    "run_report",
+]
