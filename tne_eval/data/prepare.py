@@ -230,7 +230,8 @@ def prepare_panel(
         For panels: keep an unbalanced panel, raise if unbalanced, or drop the
         units not observed in every period (with a warning and a note).
     treated_first_period : {"drop", "raise", "keep"}, default "drop"
-        Units already treated in their first observed period carry no
+        Units already treated in their first observed period (for repeated
+        cross-sections: groups treated in the first period of the data) carry no
         pre-treatment information for DiD. ``"drop"`` removes them with a warning
         and a note (as R ``did`` does), ``"raise"`` raises, ``"keep"`` keeps them
         (for estimators that use always-treated units, such as a TWFE benchmark).
@@ -497,7 +498,10 @@ def prepare_panel(
                     "were recoded as never treated within the sample.",
                 )
             )
-        first_t = pd.Series(t).groupby(unit_code).transform("min").to_numpy()
+        if is_panel:
+            first_t = pd.Series(t).groupby(unit_code).transform("min").to_numpy()
+        else:  # each observation is seen once: compare with the first period
+            first_t = np.full(t.shape, t.min())
         already = np.isfinite(coh) & (coh <= first_t)
         if already.any() and treated_first_period != "keep":
             units_bad = pd.unique(unit_code[already])

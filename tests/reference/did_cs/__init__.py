@@ -1,0 +1,1 @@
+"""Reference data for the Callaway-Sant'Anna estimator (see tests/reference/README.md)."""
