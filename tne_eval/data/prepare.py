@@ -527,6 +527,7 @@ def prepare_panel(
 
     # -- balance ------------------------------------------------------------------------
     unit_code, unit_ids = _as_codes(df[unit])
+    unit_ids = unit_ids.rename(unit)
     t = df[spec.time].to_numpy()
     periods = np.unique(t)
     balanced = True
@@ -553,6 +554,7 @@ def prepare_panel(
             warn(msg, DroppedObservationsWarning)
             df = df.loc[keep].reset_index(drop=True)
             unit_code, unit_ids = _as_codes(df[unit])
+            unit_ids = unit_ids.rename(unit)
             t = df[spec.time].to_numpy()
             periods = np.unique(t)
             balanced = True
@@ -582,6 +584,7 @@ def prepare_panel(
         cluster_code, cluster_ids = np.arange(len(unit_ids)), unit_ids
     else:
         cluster_code, cluster_ids = _as_codes(df[cluster_col].iloc[first_row])
+        cluster_ids = cluster_ids.rename(cluster_col)
     weights = (
         df[spec.weights].to_numpy(dtype=float)
         if spec.weights

@@ -21,8 +21,12 @@ Kind = Literal["simple", "dynamic", "group", "calendar"]
 
 
 def _weights_influence(
-    keep: np.ndarray, cell_cohort: np.ndarray, att: np.ndarray, pg: dict,
-    unit_cohort: np.ndarray, unit_w: np.ndarray,
+    keep: np.ndarray,
+    cell_cohort: np.ndarray,
+    att: np.ndarray,
+    pg: dict,
+    unit_cohort: np.ndarray,
+    unit_w: np.ndarray,
 ) -> np.ndarray:
     r"""Influence of estimating the cohort-share weights (R did's ``wif``), times att.
 
@@ -116,8 +120,14 @@ def aggregate(
         if kind != "dynamic":
             raise SpecError("balance_e applies to kind='dynamic' only.")
         balance_e = check_int(balance_e, "balance_e", minimum=0)
-    inf = result.inference if inference is None else resolve(
-        inference, estimator="aggregate", supported=(IID, Cluster, MultiplierBootstrap)
+    inf = (
+        result.inference
+        if inference is None
+        else resolve(
+            inference,
+            estimator="aggregate",
+            supported=(IID, Cluster, MultiplierBootstrap),
+        )
     )
     table = result.table
     att = table["estimate"].to_numpy(dtype=float)
@@ -225,9 +235,7 @@ def aggregate(
     )
     out_table["std_error"] = out.std_errors
     vcov = (
-        None
-        if out.vcov is None
-        else pd.DataFrame(out.vcov, index=terms, columns=terms)
+        None if out.vcov is None else pd.DataFrame(out.vcov, index=terms, columns=terms)
     )
     options = MappingProxyType(
         {

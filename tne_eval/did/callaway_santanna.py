@@ -237,12 +237,20 @@ def att_gt(
         prep, note = _drop_anticipating_first_period(prep, anticipation)
         if note:
             notes.append(note)
+    if control_group == "never_treated" and not np.isinf(prep.cohort).any():
+        raise IdentificationError(
+            "control_group='never_treated' but no unit is never treated in the "
+            "data. Use control_group='not_yet_treated' to compare with units "
+            "treated later."
+        )
     if is_panel and prep.balanced:
-        core = _panel_cells(prep, control_group, anticipation, base_period, method,
-                            trim_level)
+        core = _panel_cells(
+            prep, control_group, anticipation, base_period, method, trim_level
+        )
     else:
-        core = _rc_cells(prep, control_group, anticipation, base_period, method,
-                         trim_level)
+        core = _rc_cells(
+            prep, control_group, anticipation, base_period, method, trim_level
+        )
     cells, est, infl, cell_notes, if_ids, if_cluster, if_cohort, if_w = core
     notes += cell_notes
     if not cells:
@@ -255,9 +263,7 @@ def att_gt(
         {
             "cohort": np.array([c.cohort for c in cells]).astype(np.int64),
             "time": np.array([c.time for c in cells], dtype=np.int64),
-            "event_time": np.array(
-                [c.time - c.cohort for c in cells]
-            ).astype(np.int64),
+            "event_time": np.array([c.time - c.cohort for c in cells]).astype(np.int64),
             "post": np.array([c.post for c in cells], dtype=bool),
             "base_period": np.array([c.base for c in cells], dtype=np.int64),
             "estimate": est,
@@ -345,7 +351,10 @@ def _drop_anticipating_first_period(
 
 
 def _comparison(
-    cohort: np.ndarray, cell: _Cell, periods: np.ndarray, control_group: str,
+    cohort: np.ndarray,
+    cell: _Cell,
+    periods: np.ndarray,
+    control_group: str,
     anticipation: int,
 ) -> np.ndarray:
     never = np.isinf(cohort)
@@ -365,8 +374,9 @@ def _kernel_notes(res, cell: _Cell, notes: list[str]) -> None:
         warn(msg, OverlapWarning)
 
 
-def _panel_cells(prep: PreparedPanel, control_group, anticipation, base_period,
-                 method, trim_level):
+def _panel_cells(
+    prep: PreparedPanel, control_group, anticipation, base_period, method, trim_level
+):
     spec = prep.spec
     periods = prep.periods
     cohort = prep.cohort
@@ -394,12 +404,11 @@ def _panel_cells(prep: PreparedPanel, control_group, anticipation, base_period,
             continue
         idx = np.flatnonzero(treat | comp)
         dy = y[idx, cell.t_idx] - y[idx, cell.base_idx]
-        x = np.column_stack(
-            [np.ones(idx.size)] + [xk[idx, cell.base_idx] for xk in xs]
-        )
+        x = np.column_stack([np.ones(idx.size)] + [xk[idx, cell.base_idx] for xk in xs])
         try:
-            res = panel_2x2(dy, treat[idx], x, w_unit[idx], method=method,
-                            trim_level=trim_level)
+            res = panel_2x2(
+                dy, treat[idx], x, w_unit[idx], method=method, trim_level=trim_level
+            )
         except IdentificationError as err:
             msg = f"{_term(cell.cohort, cell.time)} not estimated: {err}"
             notes.append(msg)
@@ -413,15 +422,27 @@ def _panel_cells(prep: PreparedPanel, control_group, anticipation, base_period,
         cells.append(cell)
         est.append(res.att)
         cols.append(full)
-    infl = np.column_stack([np.zeros(n) if c is None else c for c in cols]) if cols \
+    infl = (
+        np.column_stack([np.zeros(n) if c is None else c for c in cols])
+        if cols
         else np.zeros((n, 0))
+    )
     cluster = None if prep.spec.cluster_col == prep.spec.unit else prep.cluster_code
-    return (cells, np.array(est, dtype=float), infl, notes, prep.unit_ids, cluster,
-            cohort, w_unit)
+    return (
+        cells,
+        np.array(est, dtype=float),
+        infl,
+        notes,
+        prep.unit_ids,
+        cluster,
+        cohort,
+        w_unit,
+    )
 
 
-def _rc_cells(prep: PreparedPanel, control_group, anticipation, base_period, method,
-              trim_level):
+def _rc_cells(
+    prep: PreparedPanel, control_group, anticipation, base_period, method, trim_level
+):
     spec = prep.spec
     periods = prep.periods
     row_cohort = prep.cohort[prep.unit_code]
@@ -455,8 +476,15 @@ def _rc_cells(prep: PreparedPanel, control_group, anticipation, base_period, met
             )
             continue
         try:
-            res = rc_2x2(y_all[idx], post, d, x_all[idx], w_all[idx], method=method,
-                         trim_level=trim_level)
+            res = rc_2x2(
+                y_all[idx],
+                post,
+                d,
+                x_all[idx],
+                w_all[idx],
+                method=method,
+                trim_level=trim_level,
+            )
         except IdentificationError as err:
             notes.append(f"{_term(cell.cohort, cell.time)} not estimated: {err}")
             cells.append(cell)
@@ -469,8 +497,11 @@ def _rc_cells(prep: PreparedPanel, control_group, anticipation, base_period, met
         cells.append(cell)
         est.append(res.att)
         cols.append(full)
-    infl = np.column_stack([np.zeros(n) if c is None else c for c in cols]) if cols \
+    infl = (
+        np.column_stack([np.zeros(n) if c is None else c for c in cols])
+        if cols
         else np.zeros((n, 0))
+    )
     if isinstance(spec, RepeatedCrossSectionSpec) and spec.id:
         ids = pd.Index(prep.data[spec.id].to_numpy(), name=spec.id)
     else:
@@ -478,4 +509,13 @@ def _rc_cells(prep: PreparedPanel, control_group, anticipation, base_period, met
     # Rows of the same unit (an unbalanced panel), of the same group (repeated
     # cross-sections: pupils of a school) or of the same cluster are summed.
     cluster = prep.cluster_code[prep.unit_code]
-    return cells, np.array(est, dtype=float), infl, notes, ids, cluster, row_cohort, w_all
+    return (
+        cells,
+        np.array(est, dtype=float),
+        infl,
+        notes,
+        ids,
+        cluster,
+        row_cohort,
+        w_all,
+    )

@@ -16,7 +16,7 @@ __all__ = ["pre_trend_test"]
 
 
 def pre_trend_test(result: GroupTimeResult) -> WaldTest:
-    """Joint Wald test that every pre-treatment ATT(g,t) is zero.
+    r"""Joint Wald test that every pre-treatment ATT(g,t) is zero.
 
     Parameters
     ----------
@@ -26,9 +26,9 @@ def pre_trend_test(result: GroupTimeResult) -> WaldTest:
     Returns
     -------
     WaldTest
-        :math:`W = \\hat\\theta_{pre}' \\hat V_{pre}^{-1} \\hat\\theta_{pre}` with the
+        :math:`W = \hat\theta_{pre}' \hat V_{pre}^{-1} \hat\theta_{pre}` with the
         analytic influence-function covariance (clustered like the result, without
-        small-sample factor), compared with :math:`\\chi^2` with as many degrees of
+        small-sample factor), compared with :math:`\chi^2` with as many degrees of
         freedom as pre-treatment cells, as R ``did`` reports it. Reference cells of
         a universal base period and cells not estimated are excluded. When the
         covariance is singular the test is returned with ``p_value = nan`` and a

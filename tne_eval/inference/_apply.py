@@ -31,7 +31,7 @@ def infer_from_influence(
     *,
     seed_rng: np.random.Generator | None = None,
 ) -> InfluenceInference:
-    """Standard errors of estimators with influence functions ``(n, k)``.
+    """Compute standard errors of estimators from influence functions ``(n, k)``.
 
     ``cluster_code`` maps each influence row to a cluster (``None``: each row is
     its own cluster). Small-sample corrections apply only when clusters are coarser
@@ -48,7 +48,9 @@ def infer_from_influence(
     floor = se_floor()
     if isinstance(inference, MultiplierBootstrap):
         sums = cluster_sums(influence, cluster_code if coarser else None, n_clusters)
-        rng = seed_rng if seed_rng is not None else np.random.default_rng(inference.seed)
+        rng = (
+            seed_rng if seed_rng is not None else np.random.default_rng(inference.seed)
+        )
         boot = multiplier_bootstrap(
             sums, n, reps=inference.reps, weights=inference.weights, rng=rng
         )

@@ -20,17 +20,17 @@ _MAMMEN_HIGH = (np.sqrt(5.0) + 1.0) / 2.0
 
 @dataclass(frozen=True)
 class BootstrapDraws:
-    """Outcome of a multiplier bootstrap.
+    r"""Outcome of a multiplier bootstrap.
 
     Attributes
     ----------
     draws : ndarray, shape (reps, k)
-        Bootstrap draws of :math:`\\hat\\theta^* - \\hat\\theta`.
+        Bootstrap draws of :math:`\hat\theta^* - \hat\theta`.
     std_errors : ndarray, shape (k,)
         Robust bootstrap standard errors: interquartile range of the draws divided
         by that of the standard normal (as R ``did``); NaN when numerically zero.
     sup_t : ndarray, shape (reps,)
-        Per draw, :math:`\\max_j |\\theta^*_j - \\hat\\theta_j| / se_j` over the
+        Per draw, :math:`\max_j |\theta^*_j - \hat\theta_j| / se_j` over the
         estimators with a positive standard error.
     """
 

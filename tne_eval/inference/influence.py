@@ -1,9 +1,9 @@
-"""Variances from influence functions, with cluster sums (numpy only).
+r"""Variances from influence functions, with cluster sums (numpy only).
 
-Convention: an estimator :math:`\\hat\\theta` with influence function values
-:math:`\\psi_i` (one per unit, ``n`` units) satisfies
-:math:`\\hat\\theta - \\theta \\approx \\frac1n\\sum_i \\psi_i`. Its variance is
-estimated by :math:`\\frac1{n^2}\\sum_c\\big(\\sum_{i\\in c}\\psi_i\\big)^2`, where
+Convention: an estimator :math:`\hat\theta` with influence function values
+:math:`\psi_i` (one per unit, ``n`` units) satisfies
+:math:`\hat\theta - \theta \approx \frac1n\sum_i \psi_i`. Its variance is
+estimated by :math:`\frac1{n^2}\sum_c\big(\sum_{i\in c}\psi_i\big)^2`, where
 ``c`` runs over clusters (each unit its own cluster when unclustered). This is the
 analytic variance of R ``did`` (``crossprod(IF)/n / n``) at the unit level.
 """
@@ -17,7 +17,7 @@ __all__ = ["cluster_sums", "influence_vcov", "se_floor"]
 
 
 def se_floor() -> float:
-    """Standard errors at or below this are numerically zero (reported as NaN).
+    """Return the threshold at or below which standard errors are zero (NaN).
 
     The threshold of R ``did``: ``sqrt(.Machine$double.eps) * 10``.
     """

@@ -12,16 +12,16 @@ __all__ = ["WaldTest", "wald_test"]
 
 @dataclass(frozen=True)
 class WaldTest:
-    """A joint Wald test. ``p_value`` is NaN (with a ``reason``) when it cannot be formed.
+    r"""A joint Wald test. ``p_value`` is NaN (with a ``reason``) when it cannot be formed.
 
     Attributes
     ----------
     statistic : float
-        :math:`W = \\hat\\theta' V^{-1} \\hat\\theta`.
+        :math:`W = \hat\theta' V^{-1} \hat\theta`.
     df : int
         Number of restrictions.
     p_value : float
-        :math:`P(\\chi^2_{df} > W)`.
+        :math:`P(\chi^2_{df} > W)`.
     null : str
         The null hypothesis in words.
     terms : tuple of str
