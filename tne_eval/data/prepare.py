@@ -141,11 +141,34 @@ class PreparedPanel:
 
     @cached_property
     def fingerprint(self) -> str:
-        """SHA-256 of the canonical data (values and column names), for provenance."""
+        """SHA-256 of the canonical data (values and column names), for provenance.
+
+        Numeric columns are hashed from their bytes; text columns (ids, clusters,
+        nesting levels, which are constant within unit) through their per-unit
+        values, so that fingerprinting millions of rows stays cheap.
+        """
         digest = hashlib.sha256()
         digest.update("|".join(map(str, self.data.columns)).encode())
-        hashed = pd.util.hash_pandas_object(self.data, index=False)
-        digest.update(hashed.to_numpy().tobytes())
+        first = np.r_[0, np.flatnonzero(np.diff(self.unit_code)) + 1]
+        for col in self.data.columns:
+            values = self.data[col]
+            if col == self.spec.unit:
+                digest.update(
+                    pd.util.hash_pandas_object(self.unit_ids, index=False)
+                    .to_numpy()
+                    .tobytes()
+                )
+                digest.update(memoryview(np.ascontiguousarray(self.unit_code)))
+            elif pd.api.types.is_numeric_dtype(values) and not isinstance(
+                values.dtype, pd.CategoricalDtype
+            ):
+                arr = np.ascontiguousarray(values.to_numpy())
+                digest.update(str(arr.dtype).encode())
+                digest.update(memoryview(arr))
+            else:
+                per_unit = values.iloc[first] if self.is_panel else values
+                hashed = pd.util.hash_pandas_object(per_unit, index=False)
+                digest.update(hashed.to_numpy().tobytes())
         return digest.hexdigest()
 
     def wide(self, column: str | None = None) -> np.ndarray:
@@ -373,28 +396,45 @@ def prepare_panel(
         df = df.loc[~na_any].reset_index(drop=True)
         warn(msg, DroppedObservationsWarning)
 
-    # -- duplicates --------------------------------------------------------------
-    dup_key = [unit, spec.time] if is_panel else ([spec.id] if spec.id else [])
-    if dup_key:
-        dup = df.duplicated(dup_key, keep=False).to_numpy()
-        if dup.any():
-            ex = df.loc[dup, dup_key].iloc[0].tolist()
-            what = "unit x time" if is_panel else "id"
-            raise DataError(
-                f"{int(dup.sum())} rows share their {what} key {dup_key} with another "
-                f"row (e.g. {tuple(plain(v) for v in ex)!r}). A panel needs one row per unit and "
-                "period: aggregate or deduplicate first (for pupil-level data, use "
-                "RepeatedCrossSectionSpec)."
-            )
+    if len(df) == 0:
+        raise DataError("No rows are left after preparation; see the warnings above.")
 
     # -- sort & codes ----------------------------------------------------------------
     unit_code, unit_ids = _as_codes(df[unit])
     t = df[spec.time].to_numpy()
-    order = np.lexsort((t, unit_code))
-    if not np.array_equal(order, np.arange(len(order))):
+    is_sorted = bool(
+        np.all(
+            (unit_code[1:] > unit_code[:-1])
+            | ((unit_code[1:] == unit_code[:-1]) & (t[1:] >= t[:-1]))
+        )
+    )
+    if not is_sorted:
+        order = np.lexsort((t, unit_code))
         df = df.iloc[order].reset_index(drop=True)
         unit_code = unit_code[order]
         t = t[order]
+
+    # -- duplicates (adjacent once sorted) ---------------------------------------------
+    if is_panel:
+        dup = np.r_[False, (unit_code[1:] == unit_code[:-1]) & (t[1:] == t[:-1])]
+        dup[:-1] |= dup[1:]
+        dup_key = [unit, spec.time]
+    else:
+        dup_key = [spec.id] if spec.id else []
+        dup = (
+            df.duplicated(dup_key, keep=False).to_numpy()
+            if dup_key
+            else np.zeros(len(df), dtype=bool)
+        )
+    if dup.any():
+        ex = df.loc[dup, dup_key].iloc[0].tolist()
+        what = "unit x time" if is_panel else "id"
+        raise DataError(
+            f"{int(dup.sum())} rows share their {what} key {dup_key} with another "
+            f"row (e.g. {tuple(plain(v) for v in ex)!r}). A panel needs one row per "
+            "unit and period: aggregate or deduplicate first (for pupil-level data, "
+            "use RepeatedCrossSectionSpec)."
+        )
     boundary = np.r_[True, unit_code[1:] != unit_code[:-1]]
 
     def varying(values: np.ndarray) -> np.ndarray:
@@ -499,7 +539,8 @@ def prepare_panel(
                 )
             )
         if is_panel:
-            first_t = pd.Series(t).groupby(unit_code).transform("min").to_numpy()
+            starts = np.r_[0, np.flatnonzero(np.diff(unit_code)) + 1]
+            first_t = t[starts][unit_code]  # rows are sorted by unit then time
         else:  # each observation is seen once: compare with the first period
             first_t = np.full(t.shape, t.min())
         already = np.isfinite(coh) & (coh <= first_t)
@@ -526,7 +567,8 @@ def prepare_panel(
             warn(msg, DroppedObservationsWarning)
 
     # -- balance ------------------------------------------------------------------------
-    unit_code, unit_ids = _as_codes(df[unit])
+    if len(df) != len(unit_code):  # rows were dropped: recode the units
+        unit_code, unit_ids = _as_codes(df[unit])
     unit_ids = unit_ids.rename(unit)
     t = df[spec.time].to_numpy()
     periods = np.unique(t)

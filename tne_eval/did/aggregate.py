@@ -25,7 +25,8 @@ def _weights_influence(
     cell_cohort: np.ndarray,
     att: np.ndarray,
     pg: dict,
-    unit_cohort: np.ndarray,
+    unit_cohort_code: np.ndarray,
+    cohort_values: np.ndarray,
     unit_w: np.ndarray,
 ) -> np.ndarray:
     r"""Influence of estimating the cohort-share weights (R did's ``wif``), times att.
@@ -33,22 +34,20 @@ def _weights_influence(
     For kept cells :math:`k` with cohort shares :math:`p_k`, :math:`S=\sum_k p_k`,
     returns :math:`\sum_k a_k \psi^{w}_{k}` with
     :math:`\psi^w_{k,i} = (w_i 1\{G_i=g_k\} - p_k)/S -
-    \sum_l (w_i 1\{G_i=g_l\} - p_l)\, p_k / S^2`.
+    \sum_l (w_i 1\{G_i=g_l\} - p_l)\, p_k / S^2`. ``unit_cohort_code`` indexes
+    ``cohort_values`` (-1 for never-treated units).
     """
     gk, ak = cell_cohort[keep], att[keep]
     pk = np.array([pg[g] for g in gk])
     s = pk.sum()
-    a_by_g: dict[float, float] = {}
-    n_by_g: dict[float, int] = {}
-    for g, a in zip(gk, ak):
-        a_by_g[g] = a_by_g.get(g, 0.0) + a
-        n_by_g[g] = n_by_g.get(g, 0) + 1
-    a_unit = np.zeros(unit_cohort.size)
-    n_unit = np.zeros(unit_cohort.size)
-    for g in a_by_g:
-        mask = unit_cohort == g
-        a_unit[mask] = a_by_g[g]
-        n_unit[mask] = n_by_g[g]
+    # per cohort: sum of att over kept cells and their count (last slot: never)
+    pos = np.searchsorted(cohort_values, gk)
+    a_by = np.zeros(cohort_values.size + 1)
+    n_by = np.zeros(cohort_values.size + 1)
+    np.add.at(a_by, pos, ak)
+    np.add.at(n_by, pos, 1.0)
+    a_unit = a_by[unit_cohort_code]
+    n_unit = n_by[unit_cohort_code]
     term1 = (unit_w * a_unit - (ak * pk).sum()) / s
     term2 = (unit_w * n_unit - pk.sum()) * (pk * ak).sum() / s**2
     return term1 - term2
@@ -137,7 +136,16 @@ def aggregate(
     infl = result.influence_values
     unit_cohort = result.if_cohort
     unit_w = result.if_weights
-    pg = {c: float(np.mean(unit_w * (unit_cohort == c))) for c in np.unique(g)}
+    cohort_values = np.unique(g)
+    code = np.searchsorted(cohort_values, unit_cohort)
+    unit_cohort_code = np.where(
+        (code < cohort_values.size)
+        & (cohort_values[np.minimum(code, cohort_values.size - 1)] == unit_cohort),
+        code,
+        cohort_values.size,  # never-treated (or cohort without cells)
+    )
+    counts = np.bincount(unit_cohort_code, weights=unit_w, minlength=cohort_values.size)
+    pg = {c: float(counts[i] / unit_w.size) for i, c in enumerate(cohort_values)}
     post = g <= t
     ok = np.isfinite(att)
 
@@ -145,9 +153,13 @@ def aggregate(
 
     def combine(keep: np.ndarray, weights: np.ndarray, with_wif: bool):
         est = float(weights @ att[keep])
-        phi = infl[:, keep] @ weights
+        full = np.zeros(att.size)
+        full[keep] = weights
+        phi = infl @ full  # one pass over the stored influence functions
         if with_wif:
-            phi = phi + _weights_influence(keep, g, att, pg, unit_cohort, unit_w)
+            phi += _weights_influence(
+                keep, g, att, pg, unit_cohort_code, cohort_values, unit_w
+            )
         return est, phi
 
     def shares(keep: np.ndarray) -> np.ndarray:
@@ -203,7 +215,13 @@ def aggregate(
         phi = np.column_stack([r[2] for r in per_g]) @ wts
         # influence of the estimated cohort shares (one "cell" per cohort)
         phi = phi + _weights_influence(
-            np.ones(gs.size, dtype=bool), gs, ests, pg, unit_cohort, unit_w
+            np.ones(gs.size, dtype=bool),
+            gs,
+            ests,
+            pg,
+            unit_cohort_code,
+            cohort_values,
+            unit_w,
         )
         rows.append(("overall", np.nan, float(wts @ ests), phi))
         rows += [(f"g={int(c)}", c, est, phi_c) for c, est, phi_c in per_g]

@@ -386,12 +386,12 @@ def _panel_cells(
     xs = [prep.wide(c) for c in spec.covariates]
     w_unit = prep.unit_first(spec.weights) if spec.weights else np.ones(prep.n_units)
     n = prep.n_units
-    cells, est, cols = [], [], []
+    infl = np.zeros((n, len(cells_all)), order="F")
+    cells, est = [], []
     for cell in cells_all:
         if cell.reference:
             cells.append(cell)
             est.append(0.0)
-            cols.append(None)
             continue
         treat = cohort == cell.cohort
         comp = _comparison(cohort, cell, periods, control_group, anticipation)
@@ -414,19 +414,12 @@ def _panel_cells(
             notes.append(msg)
             cells.append(cell)
             est.append(np.nan)
-            cols.append(None)
             continue
         _kernel_notes(res, cell, notes)
-        full = np.zeros(n)
-        full[idx] = res.influence * (n / idx.size)
+        infl[idx, len(cells)] = res.influence * (n / idx.size)
         cells.append(cell)
         est.append(res.att)
-        cols.append(full)
-    infl = (
-        np.column_stack([np.zeros(n) if c is None else c for c in cols])
-        if cols
-        else np.zeros((n, 0))
-    )
+    infl = infl[:, : len(cells)]
     cluster = None if prep.spec.cluster_col == prep.spec.unit else prep.cluster_code
     return (
         cells,
@@ -456,12 +449,12 @@ def _rc_cells(
     w_all = prep.weights
     tc = prep.time_code
     n = prep.n_obs
-    cells, est, cols = [], [], []
+    infl = np.zeros((n, len(cells_all)), order="F")
+    cells, est = [], []
     for cell in cells_all:
         if cell.reference:
             cells.append(cell)
             est.append(0.0)
-            cols.append(None)
             continue
         treat = row_cohort == cell.cohort
         comp = _comparison(row_cohort, cell, periods, control_group, anticipation)
@@ -489,19 +482,12 @@ def _rc_cells(
             notes.append(f"{_term(cell.cohort, cell.time)} not estimated: {err}")
             cells.append(cell)
             est.append(np.nan)
-            cols.append(None)
             continue
         _kernel_notes(res, cell, notes)
-        full = np.zeros(n)
-        full[idx] = res.influence * (n / idx.size)
+        infl[idx, len(cells)] = res.influence * (n / idx.size)
         cells.append(cell)
         est.append(res.att)
-        cols.append(full)
-    infl = (
-        np.column_stack([np.zeros(n) if c is None else c for c in cols])
-        if cols
-        else np.zeros((n, 0))
-    )
+    infl = infl[:, : len(cells)]
     if isinstance(spec, RepeatedCrossSectionSpec) and spec.id:
         ids = pd.Index(prep.data[spec.id].to_numpy(), name=spec.id)
     else:
