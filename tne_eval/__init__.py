@@ -14,6 +14,7 @@ from tne_eval.data import (
     cohort_from_treatment,
     prepare_panel,
 )
+from tne_eval.did import aggregate, att_gt, did_2x2
 from tne_eval.errors import (
     DataError,
     IdentificationError,
@@ -38,7 +39,10 @@ __all__ = [
     "TneEvalError",
     "TneEvalWarning",
     "__version__",
+    "aggregate",
+    "att_gt",
     "cohort_from_treatment",
+    "did_2x2",
     "prepare_panel",
     "territories",
 ]

@@ -198,6 +198,11 @@ def _row_examples(index: pd.Index | np.ndarray) -> str:
 
 def _as_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """Factorize with sorted uniques, treating categoricals by their values."""
+    if pd.api.types.is_integer_dtype(values) and values.is_monotonic_increasing:
+        # Data sorted by an integer id (the usual layout): codes without hashing.
+        arr = values.to_numpy()
+        change = np.r_[True, arr[1:] != arr[:-1]]
+        return np.cumsum(change) - 1, pd.Index(arr[change])
     if isinstance(values.dtype, pd.CategoricalDtype):
         values = pd.Series(np.asarray(values, dtype=object))
     codes, uniques = pd.factorize(values, sort=True)
@@ -212,6 +217,8 @@ def _integer_column(df: pd.DataFrame, col: str, role: str, allow_inf: bool = Fal
             f"{_examples(s.dropna().unique()[:3])}). Code periods as integers, e.g. "
             "the school year 2020-21 as 2020."
         )
+    if pd.api.types.is_integer_dtype(s) and not s.hasnans:
+        return s.to_numpy(dtype=np.int64).astype(float)  # whole numbers already
     values = s.to_numpy(dtype=float, na_value=np.nan)
     finite = np.isfinite(values)
     bad = finite & (values != np.round(values))
@@ -315,7 +322,9 @@ def prepare_panel(
 
     n_in = len(data)
     records: list[DropRecord] = []
-    df = data.loc[:, list(spec.columns)].copy()
+    # A new frame: selecting columns copies (or, under copy-on-write, copies on the
+    # first change), so the caller's frame is never modified.
+    df = data[list(spec.columns)].copy(deep=False)
     df.index = pd.RangeIndex(n_in)
     unit = spec.unit
 

@@ -52,7 +52,7 @@ import numpy as np
 
 from tne_eval.errors import DataError, IdentificationError, SpecError
 
-__all__ = ["METHODS", "Method", "TwoByTwo", "panel_2x2", "rc_2x2"]
+__all__ = ["METHODS", "Method", "TwoByTwo", "panel_2x2", "propensity_score", "rc_2x2"]
 
 Method = Literal["reg", "ipw", "dr", "dr_improved"]
 METHODS: tuple[str, ...] = get_args(Method)
@@ -127,6 +127,7 @@ def panel_2x2(
     *,
     method: Method = "dr",
     trim_level: float = 0.995,
+    pscore: np.ndarray | None = None,
 ) -> TwoByTwo:
     r"""Estimate the ATT of a 2x2 DiD with panel data (one row per unit).
 
@@ -218,11 +219,40 @@ def panel_2x2(
 
     if method == "reg":
         return _panel_reg(dy, d, xm, w)
+    if pscore is None:
+        pscore = propensity_score(d, xm, w, method=method)
     if method == "ipw":
-        return _panel_ipw(dy, d, xm, w, trim_level)
+        return _panel_ipw(dy, d, xm, w, trim_level, pscore)
     if method == "dr":
-        return _panel_dr(dy, d, xm, w, trim_level)
-    return _panel_dr_improved(dy, d, xm, w, trim_level)
+        return _panel_dr(dy, d, xm, w, trim_level, pscore)
+    return _panel_dr_improved(dy, d, xm, w, trim_level, pscore)
+
+
+def propensity_score(
+    treated: np.ndarray,
+    x: np.ndarray,
+    weights: np.ndarray | None = None,
+    *,
+    method: Method = "dr",
+) -> np.ndarray | None:
+    """Fit the propensity score that a panel kernel of ``method`` uses.
+
+    Logit for ``"ipw"`` and ``"dr"``, inverse probability tilting for
+    ``"dr_improved"``, ``None`` for ``"reg"``. The fit depends only on the treated
+    indicator, the design and the weights, so a caller that runs several 2x2
+    comparisons on the same units (the cells of one cohort against never-treated
+    units, say) fits it once and passes it to :func:`panel_2x2` as ``pscore``.
+    """
+    method = _check_method(method)
+    if method == "reg":
+        return None
+    d = np.asarray(treated, dtype=np.float64)
+    n = d.shape[0]
+    xm = _as_design(x, n)
+    w = _as_weights(weights, n)
+    if method == "dr_improved":
+        return _capped(_ipt_pscore(d, xm, w))
+    return _capped(_logit_pscore(d, xm, w))
 
 
 def rc_2x2(
@@ -378,10 +408,14 @@ def _panel_reg(dy: np.ndarray, d: np.ndarray, x: np.ndarray, w: np.ndarray) -> T
 
 
 def _panel_ipw(
-    dy: np.ndarray, d: np.ndarray, x: np.ndarray, w: np.ndarray, trim_level: float
+    dy: np.ndarray,
+    d: np.ndarray,
+    x: np.ndarray,
+    w: np.ndarray,
+    trim_level: float,
+    ps: np.ndarray,
 ) -> TwoByTwo:
     n = dy.shape[0]
-    ps = _capped(_logit_pscore(d, x, w))
     keep, n_trim, ps_max = _trim(ps, d, w, trim_level)
     w_treat = keep * w * d
     w_cont = keep * w * ps * (1.0 - d) / (1.0 - ps)
@@ -400,10 +434,14 @@ def _panel_ipw(
 
 
 def _panel_dr(
-    dy: np.ndarray, d: np.ndarray, x: np.ndarray, w: np.ndarray, trim_level: float
+    dy: np.ndarray,
+    d: np.ndarray,
+    x: np.ndarray,
+    w: np.ndarray,
+    trim_level: float,
+    ps: np.ndarray,
 ) -> TwoByTwo:
     n = dy.shape[0]
-    ps = _capped(_logit_pscore(d, x, w))
     keep, n_trim, ps_max = _trim(ps, d, w, trim_level)
     ols = _wls(x, dy, w * (1.0 - d), what="outcome regression among the control units")
     resid = dy - x @ ols.beta
@@ -432,9 +470,13 @@ def _panel_dr(
 
 
 def _panel_dr_improved(
-    dy: np.ndarray, d: np.ndarray, x: np.ndarray, w: np.ndarray, trim_level: float
+    dy: np.ndarray,
+    d: np.ndarray,
+    x: np.ndarray,
+    w: np.ndarray,
+    trim_level: float,
+    ps: np.ndarray,
 ) -> TwoByTwo:
-    ps = _capped(_ipt_pscore(d, x, w))
     keep, n_trim, ps_max = _trim(ps, d, w, trim_level)
     # DRDID's wols.br.panel: controls weighted by w * ps / (1 - ps), untrimmed.
     wls = _wls(

@@ -13,7 +13,7 @@ from tne_eval._validation import check_alpha, check_choice, check_dataframe, che
 from tne_eval._warnings import warn
 from tne_eval.data.prepare import PreparedPanel, prepare_panel
 from tne_eval.data.spec import PanelSpec, RepeatedCrossSectionSpec
-from tne_eval.did._two_by_two import panel_2x2, rc_2x2
+from tne_eval.did._two_by_two import panel_2x2, propensity_score, rc_2x2
 from tne_eval.errors import (
     DroppedObservationsWarning,
     IdentificationError,
@@ -384,6 +384,10 @@ def _panel_cells(
     cells_all, notes = _cells(periods, treated_cohorts, anticipation, base_period)
     y = prep.wide()
     xs = [prep.wide(c) for c in spec.covariates]
+    # Time-invariant covariates give every cell of a cohort with the same comparison
+    # units the same propensity score: fit it once per (cohort, comparison set).
+    invariant = all(np.array_equal(xk, xk[:, :1].repeat(xk.shape[1], 1)) for xk in xs)
+    pscores: dict[tuple, np.ndarray | IdentificationError] = {}
     w_unit = prep.unit_first(spec.weights) if spec.weights else np.ones(prep.n_units)
     n = prep.n_units
     infl = np.zeros((n, len(cells_all)), order="F")
@@ -405,9 +409,31 @@ def _panel_cells(
         idx = np.flatnonzero(treat | comp)
         dy = y[idx, cell.t_idx] - y[idx, cell.base_idx]
         x = np.column_stack([np.ones(idx.size)] + [xk[idx, cell.base_idx] for xk in xs])
+        horizon = (
+            None
+            if control_group == "never_treated"
+            else periods[max(cell.t_idx, cell.base_idx)]
+        )
+        key = (cell.cohort, horizon, None if invariant else cell.base_idx)
         try:
+            if method != "reg" and key not in pscores:
+                try:
+                    pscores[key] = propensity_score(
+                        treat[idx], x, w_unit[idx], method=method
+                    )
+                except IdentificationError as err:
+                    pscores[key] = err
+            cached = pscores.get(key)
+            if isinstance(cached, IdentificationError):
+                raise cached
             res = panel_2x2(
-                dy, treat[idx], x, w_unit[idx], method=method, trim_level=trim_level
+                dy,
+                treat[idx],
+                x,
+                w_unit[idx],
+                method=method,
+                trim_level=trim_level,
+                pscore=cached,
             )
         except IdentificationError as err:
             msg = f"{_term(cell.cohort, cell.time)} not estimated: {err}"

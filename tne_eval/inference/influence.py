@@ -11,7 +11,6 @@ analytic variance of R ``did`` (``crossprod(IF)/n / n``) at the unit level.
 from __future__ import annotations
 
 import numpy as np
-from scipy import sparse
 
 __all__ = ["cluster_sums", "influence_vcov", "se_floor"]
 
@@ -42,12 +41,14 @@ def cluster_sums(
     """
     if cluster_code is None:
         return influence
-    n = influence.shape[0]
-    indicator = sparse.csr_matrix(
-        (np.ones(n), (cluster_code, np.arange(n))), shape=(n_clusters, n)
-    )
-    out = indicator @ influence
-    return np.asarray(out)
+    if influence.ndim == 1:
+        return np.bincount(cluster_code, weights=influence, minlength=n_clusters)
+    out = np.empty((n_clusters, influence.shape[1]))
+    for j in range(influence.shape[1]):  # one pass per column, no copy of the matrix
+        out[:, j] = np.bincount(
+            cluster_code, weights=influence[:, j], minlength=n_clusters
+        )
+    return out
 
 
 def influence_vcov(

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from tne_eval.inference.wald import WaldTest
 
-__all__ = ["AggregateResult", "GroupTimeResult"]
+__all__ = ["AggregateResult", "GroupTimeResult", "TwoByTwoResult"]
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -186,4 +186,31 @@ class AggregateResult(_InfluenceResult):
         for k in ("balance_e", "min_e", "max_e"):
             if self.options.get(k) is not None:
                 header[k] = str(self.options[k])
+        return header
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class TwoByTwoResult(_InfluenceResult):
+    """A 2x2 difference-in-differences ATT (Sant'Anna & Zhao 2020).
+
+    ``to_frame()`` has one row, ``ATT``, with the statistics.
+    """
+
+    estimator: ClassVar[str] = "did_2x2"
+    title: ClassVar[str] = "2x2 difference-in-differences"
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Point estimate with its confidence interval."""
+        from tne_eval.plotting.estimates import plot_coefficients
+
+        return plot_coefficients(self, ax=ax, **kwargs)
+
+    def _header(self) -> dict[str, str]:
+        header = super()._header()
+        header["Estimation method"] = str(self.options.get("method"))
+        header["Data"] = "panel" if self.options.get("panel") else "repeated cross-sections"
+        header["Reference"] = (
+            "Sant'Anna & Zhao (2020), J. Econometrics 219(1), "
+            "doi:10.1016/j.jeconom.2020.06.003"
+        )
         return header
