@@ -466,9 +466,7 @@ def _cluster_checks(
     return [msg]
 
 
-def _periods_nested(
-    time: np.ndarray, cluster_row: np.ndarray, n_periods: int
-) -> bool:
+def _periods_nested(time: np.ndarray, cluster_row: np.ndarray, n_periods: int) -> bool:
     """True when every period's rows lie in a single cluster (fixest nesting)."""
     lo = np.full(n_periods, np.iinfo(np.int64).max)
     hi = np.full(n_periods, -1)
@@ -671,7 +669,13 @@ def twfe(
     )
     projector = _projector(setup.unit, setup.time, setup.w, setup.n_units, n_periods)
     fit = _fit_within(
-        setup.y, design, projector, setup.unit, setup.time, setup.w, setup.n_units,
+        setup.y,
+        design,
+        projector,
+        setup.unit,
+        setup.time,
+        setup.w,
+        setup.n_units,
         n_periods,
     )
     if not fit.kept[0]:
@@ -713,9 +717,7 @@ def twfe(
         notes.append(msg)
     notes.append(weight_note)
 
-    k_cluster, k_unit, out, cl_notes = _inference_parts(
-        setup, fit, n_periods
-    )
+    k_cluster, k_unit, out, cl_notes = _inference_parts(setup, fit, n_periods)
     notes += list(out.notes) + cl_notes
     names = ["D", *[c for c, k in zip(setup.covariate_names, fit.kept[1:]) if k]]
     beta_k = fit.beta[fit.kept]
@@ -1078,7 +1080,13 @@ def twfe_event_study(
         setup.unit, setup.time, setup.w, setup.n_units, len(prep.periods)
     )
     fit = _fit_within(
-        setup.y, design, projector, setup.unit, setup.time, setup.w, setup.n_units,
+        setup.y,
+        design,
+        projector,
+        setup.unit,
+        setup.time,
+        setup.w,
+        setup.n_units,
         len(prep.periods),
     )
     labels = [_term_label(e, lo, hi, bin_lo, bin_hi) for e in est_times.tolist()]
@@ -1110,9 +1118,7 @@ def twfe_event_study(
         )
         warn(msg, StaggeredAdoptionWarning)
         notes.append(msg)
-    k_cluster, k_unit, out, cl_notes = _inference_parts(
-        setup, fit, len(prep.periods)
-    )
+    k_cluster, k_unit, out, cl_notes = _inference_parts(setup, fit, len(prep.periods))
     notes += list(out.notes) + cl_notes
     n_terms = design.n_terms
 
@@ -1145,7 +1151,8 @@ def twfe_event_study(
             "event_time": window.astype(np.int64),
             "n_obs": [int(np.sum(rel_counts == e)) for e in window.tolist()],
             "n_units": [
-                int(np.unique(setup.unit[rel_counts == e]).size) for e in window.tolist()
+                int(np.unique(setup.unit[rel_counts == e]).size)
+                for e in window.tolist()
             ],
         },
         index=index,

@@ -128,13 +128,18 @@ def did_2x2(
             f"{list(gt.table.index)}. Use att_gt for staggered designs."
         )
     table = pd.DataFrame(
-        {"estimate": post["estimate"].to_numpy(), "std_error": post["std_error"].to_numpy()},
+        {
+            "estimate": post["estimate"].to_numpy(),
+            "std_error": post["std_error"].to_numpy(),
+        },
         index=pd.Index(["ATT"], name="term"),
     )
     vcov = (
         None
         if gt.vcov_matrix is None
-        else pd.DataFrame(gt.vcov_matrix.to_numpy(), index=table.index, columns=table.index)
+        else pd.DataFrame(
+            gt.vcov_matrix.to_numpy(), index=table.index, columns=table.index
+        )
     )
     opts = {k: gt.options[k] for k in ("method", "panel", "trim_level")}
     opts["cohort"] = int(post["cohort"].iloc[0])
@@ -159,4 +164,3 @@ def did_2x2(
         if_weights=gt.if_weights,
         cluster_column=gt.cluster_column,
     )
-
