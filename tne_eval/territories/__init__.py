@@ -106,7 +106,7 @@ def departments() -> pd.DataFrame:
     --------
     >>> from tne_eval import territories
     >>> table = territories.departments()
-    >>> len(table), table["area"].eq("overseas").sum()
+    >>> len(table), int(table["area"].eq("overseas").sum())
     (101, 5)
     >>> table.set_index("code").loc["2A", "name"]
     'Corse-du-Sud'
