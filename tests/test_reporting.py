@@ -4,7 +4,11 @@ import nbformat
 import pytest
 
 from tne_eval.errors import SpecError, TneEvalTypeError
-from tne_eval.reporting import KEY_NUMBERS_MIME, compare_key_numbers, extract_key_numbers
+from tne_eval.reporting import (
+    KEY_NUMBERS_MIME,
+    compare_key_numbers,
+    extract_key_numbers,
+)
 from tne_eval.reporting.key_numbers import _check_numbers
 from tne_eval.reporting.runner import run_report
 
@@ -18,14 +22,18 @@ def test_compare_key_numbers():
         "c: not in the committed numbers (new key?)",
     ]
     assert compare_key_numbers({"n": math.nan}, {"n": math.nan}) == []
-    assert compare_key_numbers({"s": "x"}, {"s": "y"}) == ["s: fresh 'x' != committed 'y'"]
+    assert compare_key_numbers({"s": "x"}, {"s": "y"}) == [
+        "s: fresh 'x' != committed 'y'"
+    ]
 
 
 def test_check_numbers_types():
     import numpy as np
 
     assert _check_numbers({"a": np.float64(1.5)}) == {"a": 1.5}
-    with pytest.raises(TneEvalTypeError, match="key number 'a' must be an int, float or str"):
+    with pytest.raises(
+        TneEvalTypeError, match="key number 'a' must be an int, float or str"
+    ):
         _check_numbers({"a": [1]})
     with pytest.raises(TneEvalTypeError, match="key-number names must be strings"):
         _check_numbers({1: 1})
@@ -34,7 +42,11 @@ def test_check_numbers_types():
 def test_extract_key_numbers():
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("x")
-    cell.outputs = [nbformat.v4.new_output("display_data", data={KEY_NUMBERS_MIME: {"a": 1}, "text/plain": "a = 1"})]
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "display_data", data={KEY_NUMBERS_MIME: {"a": 1}, "text/plain": "a = 1"}
+        )
+    ]
     nb.cells = [cell]
     assert extract_key_numbers(nb) == {"a": 1}
 
@@ -47,9 +59,11 @@ def test_run_report_needs_notebooks(tmp_path):
 @pytest.mark.notebooks
 def test_run_report_writes_pages(tmp_path):
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(
-        "from tne_eval.reporting import publish_key_numbers\npublish_key_numbers({'answer': 42})"
-    )]
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "from tne_eval.reporting import publish_key_numbers\npublish_key_numbers({'answer': 42})"
+        )
+    ]
     nbformat.write(nb, tmp_path / "demo.ipynb")
     run = run_report(tmp_path, tmp_path / "out")
     assert run.key_numbers == {"demo": {"answer": 42}}

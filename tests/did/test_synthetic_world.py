@@ -16,8 +16,12 @@ import tne_eval as tne
 from tne_eval.datasets import load_synthetic
 
 OUTCOMES = [("CM2", "french"), ("CM2", "math"), ("3e", "french"), ("3e", "math")]
-AGGREGATES = [("simple", "simple"), ("group", "group_overall"),
-              ("calendar", "calendar_overall"), ("dynamic", "dynamic_overall")]
+AGGREGATES = [
+    ("simple", "simple"),
+    ("group", "group_overall"),
+    ("calendar", "calendar_overall"),
+    ("dynamic", "dynamic_overall"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -26,9 +30,14 @@ def world():
 
 
 def spec_for(subject: str, covariates=("social_index",)) -> tne.PanelSpec:
-    return tne.PanelSpec(unit="school_id", time="year", outcome=f"score_{subject}",
-                         cohort="first_treated", cluster="department",
-                         covariates=covariates)
+    return tne.PanelSpec(
+        unit="school_id",
+        time="year",
+        outcome=f"score_{subject}",
+        cohort="first_treated",
+        cluster="department",
+        covariates=covariates,
+    )
 
 
 @pytest.mark.parametrize(("grade", "subject"), OUTCOMES)
@@ -45,17 +54,24 @@ def test_dr_with_social_index_covers_every_true_aggregate(world, grade, subject)
 def test_unconditional_2x2_misses_and_adjusted_2x2_covers(world):
     """The 2021 wave against never-treated schools, 2019 to 2021 (docs, naive (c))."""
     panel, truth = world
-    data = panel[(panel["grade"] == "CM2") & panel["year"].isin([2019, 2021])
-                 & panel["first_treated"].isin([0, 2021])]
+    data = panel[
+        (panel["grade"] == "CM2")
+        & panel["year"].isin([2019, 2021])
+        & panel["first_treated"].isin([0, 2021])
+    ]
     cells = truth["score_french_CM2"]["weightings"]["schools"]["att_gt"]
     true = next(c["att"] for c in cells if c["cohort"] == 2021 and c["year"] == 2021)
     spec0 = spec_for("french", covariates=())
-    with pytest.warns(tne.errors.DroppedObservationsWarning):
+    # schools missing one of the two years are dropped (with a warning)
+    with pytest.warns(tne.errors.DroppedObservationsWarning, match="to balance"):
         naive = tne.did_2x2(data, spec0, method="reg")
+    with pytest.warns(tne.errors.DroppedObservationsWarning, match="to balance"):
         adjusted = tne.did_2x2(data, spec_for("french"), method="dr")
     n_ci = naive.conf_int().iloc[0]
     a_ci = adjusted.conf_int().iloc[0]
-    assert n_ci["conf_high"] < true  # the COVID shock on low-index schools biases it down
+    assert (
+        n_ci["conf_high"] < true
+    )  # the COVID shock on low-index schools biases it down
     assert naive.estimates.iloc[0] < 0 < true
     assert a_ci["conf_low"] <= true <= a_ci["conf_high"]
 
@@ -63,8 +79,9 @@ def test_unconditional_2x2_misses_and_adjusted_2x2_covers(world):
 def test_ignoring_the_index_fails_the_pretrend_test(world):
     panel, _ = world
     data = panel[panel["grade"] == "CM2"]
-    naive = tne.att_gt(data, spec_for("french", covariates=()), method="reg",
-                       unbalanced="keep")
+    naive = tne.att_gt(
+        data, spec_for("french", covariates=()), method="reg", unbalanced="keep"
+    )
     adjusted = tne.att_gt(data, spec_for("french"), method="dr", unbalanced="keep")
     assert naive.pretest.p_value < 1e-6
     assert adjusted.pretest.p_value > naive.pretest.p_value * 1e4

@@ -12,7 +12,9 @@ def summary():
         {"estimate": [1.23456, np.nan], "p_value": [1e-7, 0.5], "post": [True, False]},
         index=pd.Index(["ATT(g=2020,t=2021)", "a_b&c%"], name="term"),
     )
-    return Summary("Title & more", {"Estimator": "att_gt", "N": "3"}, table, ("Note 1.", "Note_2"))
+    return Summary(
+        "Title & more", {"Estimator": "att_gt", "N": "3"}, table, ("Note 1.", "Note_2")
+    )
 
 
 def test_text(summary):
@@ -47,7 +49,15 @@ def test_latex_escapes(summary):
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(True, "True"), (3, "3"), (np.inf, "inf"), (-np.inf, "-inf"), (None, ""), (0.0, "0.0000"), ("x", "x")],
+    [
+        (True, "True"),
+        (3, "3"),
+        (np.inf, "inf"),
+        (-np.inf, "-inf"),
+        (None, ""),
+        (0.0, "0.0000"),
+        ("x", "x"),
+    ],
 )
 def test_formatting(value, text):
     assert _fmt(value, 4) == text

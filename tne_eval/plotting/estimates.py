@@ -48,8 +48,9 @@ def plot_coefficients(
     est = frame["estimate"].to_numpy(dtype=float)
     lo = frame["conf_low"].to_numpy(dtype=float)
     hi = frame["conf_high"].to_numpy(dtype=float)
-    ax.errorbar(est, y, xerr=np.vstack([est - lo, hi - est]), fmt="o", color=color,
-                capsize=3)
+    ax.errorbar(
+        est, y, xerr=np.vstack([est - lo, hi - est]), fmt="o", color=color, capsize=3
+    )
     ax.axvline(0.0, color="black", linewidth=0.8)
     ax.set_yticks(y)
     ax.set_yticklabels(list(frame.index))

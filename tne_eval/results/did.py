@@ -208,7 +208,9 @@ class TwoByTwoResult(_InfluenceResult):
     def _header(self) -> dict[str, str]:
         header = super()._header()
         header["Estimation method"] = str(self.options.get("method"))
-        header["Data"] = "panel" if self.options.get("panel") else "repeated cross-sections"
+        header["Data"] = (
+            "panel" if self.options.get("panel") else "repeated cross-sections"
+        )
         header["Reference"] = (
             "Sant'Anna & Zhao (2020), J. Econometrics 219(1), "
             "doi:10.1016/j.jeconom.2020.06.003"
