@@ -62,11 +62,8 @@ def test_unconditional_2x2_misses_and_adjusted_2x2_covers(world):
     cells = truth["score_french_CM2"]["weightings"]["schools"]["att_gt"]
     true = next(c["att"] for c in cells if c["cohort"] == 2021 and c["year"] == 2021)
     spec0 = spec_for("french", covariates=())
-    # schools missing one of the two years are dropped (with a warning)
-    with pytest.warns(tne.errors.DroppedObservationsWarning, match="to balance"):
-        naive = tne.did_2x2(data, spec0, method="reg")
-    with pytest.warns(tne.errors.DroppedObservationsWarning, match="to balance"):
-        adjusted = tne.did_2x2(data, spec_for("french"), method="dr")
+    naive = tne.did_2x2(data, spec0, method="reg")
+    adjusted = tne.did_2x2(data, spec_for("french"), method="dr")
     n_ci = naive.conf_int().iloc[0]
     a_ci = adjusted.conf_int().iloc[0]
     assert (
