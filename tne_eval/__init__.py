@@ -14,12 +14,14 @@ from tne_eval.data import (
     cohort_from_treatment,
     prepare_panel,
 )
-from tne_eval.did import aggregate, att_gt, did_2x2
+from tne_eval.did import aggregate, att_gt, did_2x2, twfe, twfe_event_study
 from tne_eval.errors import (
     DataError,
     IdentificationError,
     InferenceError,
+    SmallClusterWarning,
     SpecError,
+    StaggeredAdoptionWarning,
     TneEvalError,
     TneEvalWarning,
 )
@@ -35,7 +37,9 @@ __all__ = [
     "PanelSpec",
     "PreparedPanel",
     "RepeatedCrossSectionSpec",
+    "SmallClusterWarning",
     "SpecError",
+    "StaggeredAdoptionWarning",
     "TneEvalError",
     "TneEvalWarning",
     "__version__",
@@ -45,4 +49,6 @@ __all__ = [
     "did_2x2",
     "prepare_panel",
     "territories",
+    "twfe",
+    "twfe_event_study",
 ]

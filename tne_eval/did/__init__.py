@@ -3,6 +3,14 @@
 from tne_eval.did.aggregate import aggregate
 from tne_eval.did.callaway_santanna import att_gt
 from tne_eval.did.pretrends import pre_trend_test
+from tne_eval.did.twfe import twfe, twfe_event_study
 from tne_eval.did.two_by_two import did_2x2
 
-__all__ = ["aggregate", "att_gt", "did_2x2", "pre_trend_test"]
+__all__ = [
+    "aggregate",
+    "att_gt",
+    "did_2x2",
+    "pre_trend_test",
+    "twfe",
+    "twfe_event_study",
+]

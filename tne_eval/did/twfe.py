@@ -96,12 +96,12 @@ class _BalancedProjector:
 
 
 class _GeneralProjector:
-    """Exact weighted two-way within transform of any (unbalanced) panel.
+    r"""Exact weighted two-way within transform of any (unbalanced) panel.
 
-    With :math:`W_i=\\sum_t w_{it}`, unit effects are concentrated out and the
+    With :math:`W_i=\sum_t w_{it}`, unit effects are concentrated out and the
     period effects :math:`b` solve :math:`A b = c` with
-    :math:`A_{ts} = 1\\{t=s\\}\\sum_i w_{it} - \\sum_i w_{it} w_{is} / W_i` and
-    :math:`c_t = \\sum_i w_{it}(x_{it} - \\bar x^w_i)`. ``A`` is singular (a
+    :math:`A_{ts} = 1\{t=s\}\sum_i w_{it} - \sum_i w_{it} w_{is} / W_i` and
+    :math:`c_t = \sum_i w_{it}(x_{it} - \bar x^w_i)`. ``A`` is singular (a
     constant shift of ``b`` is absorbed by the unit effects); its pseudo-inverse
     gives the minimum-norm solution, and the residual is unique.
     """
@@ -197,13 +197,13 @@ def _fit_within(
     n_units: int,
     n_periods: int,
 ) -> _Fit:
-    """Weighted least squares of ``y`` on the design plus two-way fixed effects.
+    r"""Weighted least squares of ``y`` on the design plus two-way fixed effects.
 
     Two passes over the columns keep memory at a few ``n``-vectors whatever the
-    number of regressors: the Gram matrix :math:`X'W\\tilde X` is accumulated column
-    by column, then the residual is the projection of :math:`y - X\\hat\\beta`.
-    Unit-level scores use :math:`\\sum_t w_{it}\\hat e_{it}\\tilde x_{it} =
-    \\sum_t w_{it}\\hat e_{it}(x_{it} - b_t)`, since residuals sum to zero within
+    number of regressors: the Gram matrix :math:`X'W\tilde X` is accumulated column
+    by column, then the residual is the projection of :math:`y - X\hat\beta`.
+    Unit-level scores use :math:`\sum_t w_{it}\hat e_{it}\tilde x_{it} =
+    \sum_t w_{it}\hat e_{it}(x_{it} - b_t)`, since residuals sum to zero within
     each unit (``b`` = period effects of ``x``).
     """
     p = design.n_columns
@@ -261,7 +261,7 @@ def _fit_within(
 
 
 def ssc_k(n_regressors: int, n_periods: int, periods_nested: bool) -> int:
-    """Number of parameters :math:`K` of the :math:`(N-1)/(N-K)` factor.
+    """Count the parameters :math:`K` of the :math:`(N-1)/(N-K)` factor.
 
     fixest's default ``ssc(fixef.K = "nested")``: the regressors plus the fixed
     effects not nested in the clusters. Unit effects are always nested (clusters
@@ -467,7 +467,7 @@ def _cluster_checks(
 
 
 def _periods_nested(time: np.ndarray, cluster_row: np.ndarray, n_periods: int) -> bool:
-    """True when every period's rows lie in a single cluster (fixest nesting)."""
+    """Tell whether every period's rows lie in one cluster (fixest nesting)."""
     lo = np.full(n_periods, np.iinfo(np.int64).max)
     hi = np.full(n_periods, -1)
     np.minimum.at(lo, time, cluster_row)
@@ -487,7 +487,7 @@ def infer(
     k_cluster: int,
     k_unit: int,
 ) -> tuple[RegressionInference, list[str]]:
-    """Standard errors for an inference choice, with the few-clusters check.
+    """Compute standard errors for an inference choice, with the few-clusters check.
 
     ``IID`` (independent units) clusters by unit with the CR1 factor: the periods of
     a unit are never treated as independent. ``Cluster`` uses the spec's cluster
@@ -542,7 +542,7 @@ def twfe(
     inference: object = "cluster",
     alpha: float = 0.05,
 ) -> TWFEResult:
-    r"""Static two-way fixed-effects DiD regression (a diagnosed benchmark).
+    r"""Fit a static two-way fixed-effects DiD regression (a diagnosed benchmark).
 
     Fits :math:`y_{it} = \alpha_i + \lambda_t + \beta D_{it} + X_{it}'\gamma +
     \varepsilon_{it}` with :math:`D_{it} = 1\{t \ge G_i\}` (0 for never-treated
@@ -877,7 +877,7 @@ def twfe_event_study(
     inference: object = "cluster",
     alpha: float = 0.05,
 ) -> EventStudyResult:
-    r"""Event-study (leads and lags) TWFE regression, a diagnosed benchmark.
+    r"""Fit an event-study (leads and lags) TWFE regression, a diagnosed benchmark.
 
     Fits :math:`y_{it} = \alpha_i + \lambda_t + \sum_{e \notin R}\beta_e
     1\{t - G_i = e\} + X_{it}'\gamma + \varepsilon_{it}` on all units, where the
@@ -996,7 +996,6 @@ def twfe_event_study(
     alpha = check_alpha(alpha)
     setup = _setup(data, spec, inference, "twfe_event_study")
     prep = setup.prep
-    n_periods = len(prep.periods)
     t_row = prep.periods[setup.time].astype(float)
     treated_unit_row = np.isfinite(setup.cohort_row)
     rel = np.where(treated_unit_row, t_row - setup.cohort_row, np.nan)
@@ -1093,13 +1092,16 @@ def twfe_event_study(
     if not fit.kept[: design.n_terms].all():
         bad = [lab for lab, k in zip(labels, fit.kept) if not k]
         never = not np.isinf(prep.cohort).any()
+        second = next(e for e in window.tolist() if e not in refs)
         hint = (
-            " There is no never-treated unit, so the relative-time indicators are "
-            "collinear with the unit and period effects (a linear trend in event "
-            "time is not identified): omit a second event time, e.g. reference="
-            f"[{refs[0]}, {lo}], or bin the endpoints with leads/lags."
+            " There is no never-treated unit: the full set of relative-time "
+            "indicators is collinear with the unit and period effects (a linear "
+            "trend in event time is not identified), and event times seen only in "
+            "periods when every unit is already treated are confounded with those "
+            "periods' effects. Omit a second event time (e.g. reference="
+            f"{sorted({*refs, second})}) and bin or trim the last lags (lags=...)."
             if never
-            else " Omit another event time or narrow the window."
+            else " Omit another event time or narrow the window (leads/lags)."
         )
         raise IdentificationError(
             f"The event-study term(s) {bad} are collinear with the fixed effects and "
@@ -1145,15 +1147,19 @@ def twfe_event_study(
     vcov = np.zeros((window.size, window.size))
     pos = np.flatnonzero(~is_ref)
     vcov[np.ix_(pos, pos)] = out.vcov[:n_terms, :n_terms]
-    rel_counts = np.where(treated_unit_row, np.clip(rel, lo, hi), np.nan)
+    # observations and units behind each term (rows are sorted by unit, then time,
+    # so the (unit, term) pairs of a unit form runs: no sort needed)
+    rel_w = np.clip(rel[treated_unit_row], lo, hi)
+    pos = np.minimum(np.searchsorted(window, rel_w), window.size - 1)
+    hit = window[pos] == rel_w
+    pos, unit_w = pos[hit], setup.unit[treated_unit_row][hit]
+    pair = unit_w * window.size + pos
+    first = np.r_[True, pair[1:] != pair[:-1]]
     counts = pd.DataFrame(
         {
             "event_time": window.astype(np.int64),
-            "n_obs": [int(np.sum(rel_counts == e)) for e in window.tolist()],
-            "n_units": [
-                int(np.unique(setup.unit[rel_counts == e]).size)
-                for e in window.tolist()
-            ],
+            "n_obs": np.bincount(pos, minlength=window.size).astype(np.int64),
+            "n_units": np.bincount(pos[first], minlength=window.size).astype(np.int64),
         },
         index=index,
     )

@@ -26,12 +26,12 @@ def _cohort_text(cohorts: tuple[float, ...]) -> str:
 
 @dataclass(frozen=True, repr=False, eq=False)
 class _TWFEBase(EstimationResult):
-    """A TWFE regression: estimates plus what is needed to change inference.
+    r"""A TWFE regression: estimates plus what is needed to change inference.
 
-    ``unit_scores[i, j]`` is :math:`\\sum_t w_{it}\\hat e_{it}\\tilde x_{j,it}` for
+    ``unit_scores[i, j]`` is :math:`\sum_t w_{it}\hat e_{it}\tilde x_{j,it}` for
     unit ``i`` (in ``spec.unit`` sort order) and estimated regressor ``j`` (the
     ``n_terms`` treatment terms first, then the kept covariates); ``bread`` is
-    :math:`(\\tilde X'W\\tilde X)^{-1}`. Clusters are at or above the unit, so unit
+    :math:`(\tilde X'W\tilde X)^{-1}`. Clusters are at or above the unit, so unit
     sums suffice for every cluster-robust variance.
     """
 
@@ -62,7 +62,9 @@ class _TWFEBase(EstimationResult):
         from tne_eval.did.twfe import SUPPORTED_INFERENCE, infer
         from tne_eval.inference.spec import resolve
 
-        new = resolve(inference, estimator=self.estimator, supported=SUPPORTED_INFERENCE)
+        new = resolve(
+            inference, estimator=self.estimator, supported=SUPPORTED_INFERENCE
+        )
         by = getattr(new, "by", None)
         if by is not None and by != self.cluster_column:
             raise InferenceError(
@@ -131,7 +133,7 @@ class _TWFEBase(EstimationResult):
 
 @dataclass(frozen=True, repr=False, eq=False)
 class TWFEResult(_TWFEBase):
-    """Static TWFE coefficient on :math:`D_{it} = 1\\{t \\ge G_i\\}` (a benchmark).
+    r"""Static TWFE coefficient on :math:`D_{it} = 1\{t \ge G_i\}` (a benchmark).
 
     ``to_frame()`` has one row, term ``"D"``, with the statistics columns.
     :meth:`weights` gives the de Chaisemartin & D'Haultfœuille (2020) weight of
@@ -149,14 +151,14 @@ class TWFEResult(_TWFEBase):
     sigma_fe: float = float("nan")
 
     def weights(self) -> pd.DataFrame:
-        """Weights of the treated (cohort, period) cells in the static coefficient.
+        r"""Weights of the treated (cohort, period) cells in the static coefficient.
 
         Returns
         -------
         pandas.DataFrame
             Columns ``cohort, time, event_time, n_obs, weight``. The weights sum to
             one; under parallel trends the coefficient equals
-            :math:`\\sum_{cells} \\text{weight} \\times \\text{ATT(cohort, time)}`
+            :math:`\sum_{cells} \text{weight} \times \text{ATT(cohort, time)}`
             (exactly, when effects are constant within cells). Negative weights mean
             the coefficient can fall outside the range of the cell effects.
         """
