@@ -84,3 +84,14 @@ def test_ignoring_the_index_fails_the_pretrend_test(world):
     assert naive.pretest.p_value < 1e-6
     assert adjusted.pretest.p_value > naive.pretest.p_value * 1e4
     assert np.isfinite(adjusted.pretest.statistic)
+
+
+def test_static_twfe_misses_the_true_simple_att(world):
+    """TWFE without the index mixes the COVID shock and cohort dynamics (naive (b))."""
+    panel, truth = world
+    data = panel[panel["grade"] == "CM2"]
+    with pytest.warns(tne.StaggeredAdoptionWarning, match="Staggered adoption"):
+        res = tne.twfe(data, spec_for("french", covariates=()))
+    true = truth["score_french_CM2"]["weightings"]["schools"]["simple"]
+    ci = res.conf_int().loc["D"]
+    assert ci["conf_high"] < true
