@@ -28,7 +28,11 @@ def _draw(ax, x, frame, *, color, label, band: bool, marker="o") -> None:
             color=color,
             alpha=0.15,
             step=None,
-            label=f"{label} simultaneous band" if label else "simultaneous band",
+            label=(
+                f"{label} simultaneous band"
+                if label and label != "estimate"
+                else "simultaneous band"
+            ),
         )
     ax.errorbar(
         x,
