@@ -84,7 +84,8 @@ def run_report(
         page = out_dir / f"{path.stem}.html"
         page.write_text(body, encoding="utf-8")
         md, resources = md_exporter.from_notebook_node(
-            nb, resources={"unique_key": path.stem}  # figure names unique per notebook
+            nb,
+            resources={"unique_key": path.stem},  # figure names unique per notebook
         )
         (out_dir / f"{path.stem}.md").write_text(md, encoding="utf-8")
         for name, blob in resources.get("outputs", {}).items():
