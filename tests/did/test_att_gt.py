@@ -15,6 +15,7 @@ from tne_eval.errors import (
     IdentificationError,
     InferenceError,
     OverlapWarning,
+    SmallClusterWarning,
     SpecError,
     TneEvalTypeError,
 )
@@ -172,7 +173,11 @@ def test_cluster_inference_formula(small_staggered_panel):
     spec = tne.PanelSpec(
         unit="unit", time="period", outcome="y", cohort="cohort", cluster="cluster"
     )
-    gt = att_gt(small_staggered_panel, spec, method="reg")
+    with pytest.warns(
+        SmallClusterWarning,
+        match=r"Few treated clusters \('cluster'; cohort 3: 5, cohort 5: 5; 5 clusters in all\)",
+    ):
+        gt = att_gt(small_staggered_panel, spec, method="reg")
     iid = gt.with_inference("iid")
     infl = gt.influence.to_numpy()
     n = infl.shape[0]
@@ -185,6 +190,9 @@ def test_cluster_inference_formula(small_staggered_panel):
     )
     assert gt.dof == 4 and iid.dof is None and gt.n_clusters == 5
     assert any("G/(G-1)" in note for note in gt.notes)
+    assert any(note.startswith("Few treated clusters") for note in gt.notes)
+    # the few-cluster diagnostic concerns clustered inference only
+    assert not any(n.startswith("Few treated") for n in iid.notes)
     assert gt.influence.index.name == "unit"
 
 
@@ -258,6 +266,9 @@ def test_with_inference_cannot_change_cluster_column(small_staggered_panel):
         gt.with_inference(tne.Cluster(by="cluster"))
 
 
+@pytest.mark.filterwarnings(
+    "ignore::tne_eval.errors.SmallClusterWarning"
+)  # tested below
 def test_invariance_to_row_order_and_id_dtype(small_staggered_panel):
     spec = tne.PanelSpec(
         unit="unit",
@@ -404,6 +415,9 @@ def test_aggregate_errors(small_staggered_panel):
         aggregate(aggregate(gt), kind="simple")
 
 
+@pytest.mark.filterwarnings(
+    "ignore::tne_eval.errors.SmallClusterWarning"
+)  # tested below
 def test_result_protocol_and_rendering(small_staggered_panel):
     spec = tne.PanelSpec(
         unit="unit", time="period", outcome="y", cohort="cohort", cluster="cluster"

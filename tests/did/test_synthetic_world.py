@@ -15,6 +15,10 @@ import pytest
 import tne_eval as tne
 from tne_eval.datasets import load_synthetic
 
+# The TNE design has 2 departments in the 2020 cohort: the few-cluster diagnostic
+# fires on every clustered fit; it is asserted in test_few_cluster_diagnostic.
+pytestmark = pytest.mark.filterwarnings("ignore::tne_eval.errors.SmallClusterWarning")
+
 OUTCOMES = [("CM2", "french"), ("CM2", "math"), ("3e", "french"), ("3e", "math")]
 AGGREGATES = [
     ("simple", "simple"),
@@ -95,3 +99,14 @@ def test_static_twfe_misses_the_true_simple_att(world):
     true = truth["score_french_CM2"]["weightings"]["schools"]["simple"]
     ci = res.conf_int().loc["D"]
     assert ci["conf_high"] < true
+
+
+@pytest.mark.filterwarnings("error::tne_eval.errors.SmallClusterWarning")
+def test_few_cluster_diagnostic(world):
+    panel, _ = world
+    data = panel[panel["grade"] == "CM2"]
+    with pytest.warns(
+        tne.SmallClusterWarning, match="cohort 2020: 2, cohort 2021: 10; 101 clusters"
+    ):
+        gt = tne.att_gt(data, spec_for("french"), method="reg", unbalanced="keep")
+    assert any(n.startswith("Few treated clusters") for n in gt.notes)

@@ -18,10 +18,12 @@ from tne_eval.errors import (
     DroppedObservationsWarning,
     IdentificationError,
     OverlapWarning,
+    SmallClusterWarning,
     SpecError,
     TneEvalTypeError,
 )
 from tne_eval.inference._apply import infer_from_influence
+from tne_eval.inference._checks import COVERAGE_DOC, MIN_TREATED_CLUSTERS
 from tne_eval.inference.spec import IID, Cluster, MultiplierBootstrap, resolve
 from tne_eval.results.base import make_provenance
 from tne_eval.results.did import GroupTimeResult
@@ -253,6 +255,8 @@ def att_gt(
         )
     cells, est, infl, cell_notes, if_ids, if_cluster, if_cohort, if_w = core
     notes += cell_notes
+    if not isinstance(inf, IID):
+        notes += _few_treated_clusters(prep)
     if not cells:
         raise IdentificationError(
             "No ATT(g,t) could be estimated: every cell lacks treated or comparison "
@@ -322,6 +326,28 @@ def att_gt(
     from tne_eval.did.pretrends import pre_trend_test
 
     return replace(result, pretest=pre_trend_test(result))
+
+
+def _few_treated_clusters(prep: PreparedPanel) -> list[str]:
+    """Note (and warn) when a treated cohort spans few clusters."""
+    if prep.spec.cluster_col == prep.spec.unit:
+        return []
+    treated = np.isfinite(prep.cohort)
+    counts = {
+        float(g): np.unique(prep.cluster_code[prep.cohort == g]).size
+        for g in np.unique(prep.cohort[treated])
+    }
+    if min(counts.values()) >= MIN_TREATED_CLUSTERS:
+        return []
+    spans = ", ".join(f"cohort {g:g}: {n}" for g, n in counts.items())
+    msg = (
+        f"Few treated clusters ({prep.spec.cluster_col!r}; {spans}; "
+        f"{prep.n_clusters} clusters in all). Cluster-robust standard errors of the "
+        f"cells of cohorts with fewer than {MIN_TREATED_CLUSTERS} clusters can be far "
+        f"too small, and the pre-trend test over-rejects; see {COVERAGE_DOC}."
+    )
+    warn(msg, SmallClusterWarning)
+    return [msg]
 
 
 def _drop_anticipating_first_period(

@@ -47,6 +47,11 @@ from tne_eval.errors import (
     StaggeredAdoptionWarning,
     TneEvalTypeError,
 )
+from tne_eval.inference._checks import (
+    COVERAGE_DOC,
+    MIN_CLUSTERS,
+    MIN_TREATED_CLUSTERS,
+)
 from tne_eval.inference.influence import cluster_sums, se_floor
 from tne_eval.inference.spec import IID, Cluster, resolve
 from tne_eval.results.base import make_provenance
@@ -59,10 +64,6 @@ __all__ = ["SUPPORTED_INFERENCE", "twfe", "twfe_event_study"]
 
 SUPPORTED_INFERENCE = (IID, Cluster)
 
-#: Below this many clusters, analytic cluster-robust inference is flagged.
-MIN_CLUSTERS = 20
-#: Below this many clusters containing a treated unit, likewise.
-MIN_TREATED_CLUSTERS = 10
 #: A regressor whose variance left after projecting off the fixed effects and the
 #: previous regressors is below this share of its raw second moment is collinear.
 COLLINEARITY_TOL = 1e-10
@@ -459,8 +460,7 @@ def _cluster_checks(
         f"Few clusters for analytic cluster-robust inference: {n_clusters} clusters "
         f"({label}), {n_treated_cl} of them with treated units (thresholds "
         f"{MIN_CLUSTERS} and {MIN_TREATED_CLUSTERS}). Standard errors and t("
-        f"{n_clusters - 1}) intervals can be too narrow; prefer a wild cluster "
-        "bootstrap or randomization inference."
+        f"{n_clusters - 1}) intervals can be too narrow; see {COVERAGE_DOC}."
     )
     warn(msg, SmallClusterWarning)
     return [msg]

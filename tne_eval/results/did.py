@@ -73,7 +73,10 @@ class _InfluenceResult(EstimationResult):
             if out.vcov is None
             else pd.DataFrame(out.vcov, index=table.index, columns=table.index)
         )
-        keep = tuple(n for n in self.notes if not n.startswith("Cluster-robust"))
+        clustered_only = ("Cluster-robust",) + (
+            ("Few treated clusters",) if isinstance(new, IID) else ()
+        )
+        keep = tuple(n for n in self.notes if not n.startswith(clustered_only))
         return replace(
             self,
             table=table,
