@@ -25,8 +25,8 @@ report: setup data
 	$(BIN)/tne-eval report --out reports
 
 lint: setup
-	$(BIN)/ruff check tne_eval tests benchmarks docs
-	$(BIN)/ruff format --check tne_eval tests benchmarks docs
+	$(BIN)/ruff check tne_eval tests benchmarks studies docs
+	$(BIN)/ruff format --check tne_eval tests benchmarks studies docs
 
 ## The whole default suite: lint, unit and reference tests, doctests, docs build, notebooks.
 test: setup lint
