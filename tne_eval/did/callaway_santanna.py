@@ -400,6 +400,41 @@ def _kernel_notes(res, cell: _Cell, notes: list[str]) -> None:
         warn(msg, OverlapWarning)
 
 
+class _Skip(Exception):
+    """A cell without comparison units: left out, with a note."""
+
+
+def _estimate_cells(cells_all: list[_Cell], n: int, estimate, notes: list[str]):
+    """Run ``estimate(cell) -> (rows, TwoByTwo)`` over the cells.
+
+    Reference cells are kept with estimate 0; a cell whose ``estimate`` raises
+    :class:`_Skip` is left out; one that raises ``IdentificationError`` is kept as
+    NaN. Each influence function is scaled to the ``n`` rows (``n / n_gt``).
+    """
+    infl = np.zeros((n, len(cells_all)), order="F")
+    cells, est = [], []
+    for cell in cells_all:
+        if cell.reference:
+            cells.append(cell)
+            est.append(0.0)
+            continue
+        try:
+            idx, res = estimate(cell)
+        except _Skip as why:
+            notes.append(f"{_term(cell.cohort, cell.time)} skipped: {why}")
+            continue
+        except IdentificationError as err:
+            notes.append(f"{_term(cell.cohort, cell.time)} not estimated: {err}")
+            cells.append(cell)
+            est.append(np.nan)
+            continue
+        _kernel_notes(res, cell, notes)
+        infl[idx, len(cells)] = res.influence * (n / idx.size)
+        cells.append(cell)
+        est.append(res.att)
+    return cells, np.array(est, dtype=float), infl[:, : len(cells)]
+
+
 def _panel_cells(
     prep: PreparedPanel, control_group, anticipation, base_period, method, trim_level
 ):
@@ -413,25 +448,17 @@ def _panel_cells(
     # Time-invariant covariates give every cell of a cohort with the same comparison
     # units the same propensity score: fit it once per (cohort, comparison set).
     invariant = all(np.array_equal(xk, xk[:, :1].repeat(xk.shape[1], 1)) for xk in xs)
-    pscores: dict[tuple, np.ndarray | IdentificationError] = {}
+    pscores: dict[tuple, np.ndarray | IdentificationError | None] = {}
     w_unit = prep.unit_first(spec.weights) if spec.weights else np.ones(prep.n_units)
-    n = prep.n_units
-    infl = np.zeros((n, len(cells_all)), order="F")
-    cells, est = [], []
-    for cell in cells_all:
-        if cell.reference:
-            cells.append(cell)
-            est.append(0.0)
-            continue
+
+    def estimate(cell: _Cell):
         treat = cohort == cell.cohort
         comp = _comparison(cohort, cell, periods, control_group, anticipation)
         if not comp.any():
-            notes.append(
-                f"{_term(cell.cohort, cell.time)} skipped: no comparison unit "
-                f"({control_group.replace('_', '-')}) in periods {cell.base}-"
-                f"{cell.time}."
+            raise _Skip(
+                f"no comparison unit ({control_group.replace('_', '-')}) in periods "
+                f"{cell.base}-{cell.time}."
             )
-            continue
         idx = np.flatnonzero(treat | comp)
         dy = y[idx, cell.t_idx] - y[idx, cell.base_idx]
         x = np.column_stack([np.ones(idx.size)] + [xk[idx, cell.base_idx] for xk in xs])
@@ -441,48 +468,30 @@ def _panel_cells(
             else periods[max(cell.t_idx, cell.base_idx)]
         )
         key = (cell.cohort, horizon, None if invariant else cell.base_idx)
-        try:
-            if method != "reg" and key not in pscores:
-                try:
-                    pscores[key] = propensity_score(
-                        treat[idx], x, w_unit[idx], method=method
-                    )
-                except IdentificationError as err:
-                    pscores[key] = err
-            cached = pscores.get(key)
-            if isinstance(cached, IdentificationError):
-                raise cached
-            res = panel_2x2(
-                dy,
-                treat[idx],
-                x,
-                w_unit[idx],
-                method=method,
-                trim_level=trim_level,
-                pscore=cached,
-            )
-        except IdentificationError as err:
-            msg = f"{_term(cell.cohort, cell.time)} not estimated: {err}"
-            notes.append(msg)
-            cells.append(cell)
-            est.append(np.nan)
-            continue
-        _kernel_notes(res, cell, notes)
-        infl[idx, len(cells)] = res.influence * (n / idx.size)
-        cells.append(cell)
-        est.append(res.att)
-    infl = infl[:, : len(cells)]
+        if key not in pscores:
+            try:
+                pscores[key] = propensity_score(
+                    treat[idx], x, w_unit[idx], method=method
+                )
+            except IdentificationError as err:
+                pscores[key] = err
+        cached = pscores[key]
+        if isinstance(cached, IdentificationError):
+            raise cached
+        res = panel_2x2(
+            dy,
+            treat[idx],
+            x,
+            w_unit[idx],
+            method=method,
+            trim_level=trim_level,
+            pscore=cached,
+        )
+        return idx, res
+
+    cells, est, infl = _estimate_cells(cells_all, prep.n_units, estimate, notes)
     cluster = None if prep.spec.cluster_col == prep.spec.unit else prep.cluster_code
-    return (
-        cells,
-        np.array(est, dtype=float),
-        infl,
-        notes,
-        prep.unit_ids,
-        cluster,
-        cohort,
-        w_unit,
-    )
+    return cells, est, infl, notes, prep.unit_ids, cluster, cohort, w_unit
 
 
 def _rc_cells(
@@ -500,60 +509,34 @@ def _rc_cells(
     )
     w_all = prep.weights
     tc = prep.time_code
-    n = prep.n_obs
-    infl = np.zeros((n, len(cells_all)), order="F")
-    cells, est = [], []
-    for cell in cells_all:
-        if cell.reference:
-            cells.append(cell)
-            est.append(0.0)
-            continue
+
+    def estimate(cell: _Cell):
         treat = row_cohort == cell.cohort
         comp = _comparison(row_cohort, cell, periods, control_group, anticipation)
         in_t = (tc == cell.t_idx) | (tc == cell.base_idx)
         idx = np.flatnonzero(in_t & (treat | comp))
         post = tc[idx] == cell.t_idx
-        d = treat[idx]
         if not (comp[idx] & post).any() or not (comp[idx] & ~post).any():
-            notes.append(
-                f"{_term(cell.cohort, cell.time)} skipped: no comparison observation "
-                f"in periods {cell.base} and {cell.time}."
+            raise _Skip(
+                f"no comparison observation in periods {cell.base} and {cell.time}."
             )
-            continue
-        try:
-            res = rc_2x2(
-                y_all[idx],
-                post,
-                d,
-                x_all[idx],
-                w_all[idx],
-                method=method,
-                trim_level=trim_level,
-            )
-        except IdentificationError as err:
-            notes.append(f"{_term(cell.cohort, cell.time)} not estimated: {err}")
-            cells.append(cell)
-            est.append(np.nan)
-            continue
-        _kernel_notes(res, cell, notes)
-        infl[idx, len(cells)] = res.influence * (n / idx.size)
-        cells.append(cell)
-        est.append(res.att)
-    infl = infl[:, : len(cells)]
+        res = rc_2x2(
+            y_all[idx],
+            post,
+            treat[idx],
+            x_all[idx],
+            w_all[idx],
+            method=method,
+            trim_level=trim_level,
+        )
+        return idx, res
+
+    cells, est, infl = _estimate_cells(cells_all, prep.n_obs, estimate, notes)
     if isinstance(spec, RepeatedCrossSectionSpec) and spec.id:
         ids = pd.Index(prep.data[spec.id].to_numpy(), name=spec.id)
     else:
-        ids = pd.RangeIndex(n, name="row")
+        ids = pd.RangeIndex(prep.n_obs, name="row")
     # Rows of the same unit (an unbalanced panel), of the same group (repeated
     # cross-sections: pupils of a school) or of the same cluster are summed.
     cluster = prep.cluster_code[prep.unit_code]
-    return (
-        cells,
-        np.array(est, dtype=float),
-        infl,
-        notes,
-        ids,
-        cluster,
-        row_cohort,
-        w_all,
-    )
+    return cells, est, infl, notes, ids, cluster, row_cohort, w_all
