@@ -202,7 +202,10 @@ def _as_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
         # Data sorted by an integer id (the usual layout): codes without hashing.
         arr = values.to_numpy()
         change = np.r_[True, arr[1:] != arr[:-1]]
-        return np.cumsum(change) - 1, pd.Index(arr[change])
+        # int32 accumulation is vectorised (int64 from bool is not); ids < 2**31
+        acc = np.int32 if arr.size < 2**31 - 1 else np.int64
+        codes = (np.cumsum(change, dtype=acc) - 1).astype(np.int64)
+        return codes, pd.Index(arr[change])
     if isinstance(values.dtype, pd.CategoricalDtype):
         values = pd.Series(np.asarray(values, dtype=object))
     codes, uniques = pd.factorize(values, sort=True)
