@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tne_eval.plotting._axes import get_ax
+from tne_eval.plotting._axes import draw_intervals, get_ax
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -48,9 +48,7 @@ def plot_coefficients(
     est = frame["estimate"].to_numpy(dtype=float)
     lo = frame["conf_low"].to_numpy(dtype=float)
     hi = frame["conf_high"].to_numpy(dtype=float)
-    ax.errorbar(
-        est, y, xerr=np.vstack([est - lo, hi - est]), fmt="o", color=color, capsize=3
-    )
+    draw_intervals(ax, y, est, lo, hi, horizontal=True, color=color)
     ax.axvline(0.0, color="black", linewidth=0.8)
     ax.set_yticks(y)
     ax.set_yticklabels(list(frame.index))

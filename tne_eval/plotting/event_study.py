@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tne_eval.plotting._axes import get_ax
+from tne_eval.plotting._axes import draw_intervals, get_ax
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -34,15 +34,7 @@ def _draw(ax, x, frame, *, color, label, band: bool, marker="o") -> None:
                 else "simultaneous band"
             ),
         )
-    ax.errorbar(
-        x,
-        est,
-        yerr=np.vstack([est - lo, hi - est]),
-        fmt=marker,
-        color=color,
-        capsize=3,
-        label=label,
-    )
+    draw_intervals(ax, x, est, lo, hi, fmt=marker, color=color, label=label)
 
 
 def plot_aggregate(

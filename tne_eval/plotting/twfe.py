@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from tne_eval.plotting._axes import get_ax
+from tne_eval.plotting._axes import draw_intervals, get_ax
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -54,13 +52,13 @@ def plot_event_study_twfe(
     lo = frame["conf_low"].to_numpy(dtype=float)
     hi = frame["conf_high"].to_numpy(dtype=float)
     level = 1 - (result.alpha if alpha is None else alpha)
-    ax.errorbar(
+    draw_intervals(
+        ax,
         x[~ref],
         est[~ref],
-        yerr=np.vstack([est[~ref] - lo[~ref], hi[~ref] - est[~ref]]),
-        fmt="o",
+        lo[~ref],
+        hi[~ref],
         color=color,
-        capsize=3,
         label=f"TWFE coefficient, {level:.0%} pointwise CI",
     )
     ax.plot(
