@@ -579,6 +579,34 @@ def _rc_ipw(
     return _result(att, inf_treat - inf_cont, n_trim, ps_max)
 
 
+def _rc_outcome_models(
+    x: np.ndarray,
+    y: np.ndarray,
+    t: np.ndarray,
+    d: np.ndarray,
+    w: np.ndarray,
+    w_control: np.ndarray,
+    control_label: str,
+) -> tuple[_Wls, _Wls, _Wls, _Wls]:
+    """Fit the four cell outcome regressions of the RC doubly robust estimators.
+
+    Controls pre and post (weighted by ``w_control``), treated pre and post
+    (weighted by ``w``), in that order.
+    """
+    c0 = _wls(
+        x,
+        y,
+        w_control * (1.0 - d) * (1.0 - t),
+        what=f"{control_label} (controls, pre-period)",
+    )
+    c1 = _wls(
+        x, y, w_control * (1.0 - d) * t, what=f"{control_label} (controls, post-period)"
+    )
+    t0 = _wls(x, y, w * d * (1.0 - t), what="outcome regression (treated, pre-period)")
+    t1 = _wls(x, y, w * d * t, what="outcome regression (treated, post-period)")
+    return c0, c1, t0, t1
+
+
 def _rc_dr(
     y: np.ndarray,
     t: np.ndarray,
@@ -590,17 +618,7 @@ def _rc_dr(
     n = y.shape[0]
     ps = _capped(_logit_pscore(d, x, w))
     keep, n_trim, ps_max = _trim(ps, d, w, trim_level)
-    c0 = _wls(
-        x,
-        y,
-        w * (1.0 - d) * (1.0 - t),
-        what="outcome regression (controls, pre-period)",
-    )
-    c1 = _wls(
-        x, y, w * (1.0 - d) * t, what="outcome regression (controls, post-period)"
-    )
-    t0 = _wls(x, y, w * d * (1.0 - t), what="outcome regression (treated, pre-period)")
-    t1 = _wls(x, y, w * d * t, what="outcome regression (treated, post-period)")
+    c0, c1, t0, t1 = _rc_outcome_models(x, y, t, d, w, w, "outcome regression")
     out_c0, out_c1 = x @ c0.beta, x @ c1.beta
     out_t0, out_t1 = x @ t0.beta, x @ t1.beta
     out_c = t * out_c1 + (1.0 - t) * out_c0
@@ -673,20 +691,9 @@ def _rc_dr_improved(
     keep, n_trim, ps_max = _trim(ps, d, w, trim_level)
     odds = ps / (1.0 - ps)
     # DRDID's wols_rc: controls weighted by w * ps / (1 - ps) (untrimmed), treated by w.
-    c0 = _wls(
-        x,
-        y,
-        w * odds * (1.0 - d) * (1.0 - t),
-        what="propensity-weighted outcome regression (controls, pre-period)",
+    c0, c1, t0, t1 = _rc_outcome_models(
+        x, y, t, d, w, w * odds, "propensity-weighted outcome regression"
     )
-    c1 = _wls(
-        x,
-        y,
-        w * odds * (1.0 - d) * t,
-        what="propensity-weighted outcome regression (controls, post-period)",
-    )
-    t0 = _wls(x, y, w * d * (1.0 - t), what="outcome regression (treated, pre-period)")
-    t1 = _wls(x, y, w * d * t, what="outcome regression (treated, post-period)")
     out_c0, out_c1 = x @ c0.beta, x @ c1.beta
     out_t0, out_t1 = x @ t0.beta, x @ t1.beta
     out_c = t * out_c1 + (1.0 - t) * out_c0
