@@ -189,6 +189,16 @@ def test_cluster_inference_formula(small_staggered_panel):
         iid.std_errors, np.sqrt((infl**2).sum(axis=0)) / n, rtol=1e-12
     )
     assert gt.dof == 4 and iid.dof is None and gt.n_clusters == 5
+    # the pre-test follows the inference: clustered for gt, unit-level for iid
+    from tne_eval.inference.influence import influence_vcov
+
+    pre = ~gt.table["post"].to_numpy()
+    theta = gt.estimates.to_numpy()[pre]
+    for res, code in ((gt, codes), (iid, None)):
+        v = influence_vcov(infl[:, pre], code, 5 if code is not None else None)
+        np.testing.assert_allclose(
+            res.pretest.statistic, theta @ np.linalg.solve(v, theta), rtol=1e-10
+        )
     assert any("G/(G-1)" in note for note in gt.notes)
     assert any(note.startswith("Few treated clusters") for note in gt.notes)
     # the few-cluster diagnostic concerns clustered inference only

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tne_eval.inference.influence import influence_vcov
+from tne_eval.inference.spec import IID
 from tne_eval.inference.wald import WaldTest, wald_test
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def pre_trend_test(result: GroupTimeResult) -> WaldTest:
     if not pre.any():
         return WaldTest(np.nan, 0, np.nan, null, (), "there are no pre-treatment cells")
     infl = result.influence_values[:, pre]
-    code = result.if_cluster_code
+    code = None if isinstance(result.inference, IID) else result.if_cluster_code
     n_clusters = int(code.max()) + 1 if code is not None else None
     vcov = influence_vcov(infl, code, n_clusters)
     return wald_test(table["estimate"].to_numpy()[pre], vcov, null=null, terms=terms)

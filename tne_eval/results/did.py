@@ -110,6 +110,13 @@ class GroupTimeResult(_InfluenceResult):
 
     pretest: WaldTest | None = None
 
+    def with_inference(self, inference: object) -> GroupTimeResult:
+        """Return a new result with another inference choice (pre-test recomputed)."""
+        from tne_eval.did.pretrends import pre_trend_test
+
+        new = super().with_inference(inference)
+        return replace(new, pretest=pre_trend_test(new))
+
     def aggregate(self, kind: str = "simple", **kwargs: Any) -> AggregateResult:
         """Aggregate the ATT(g,t); see :func:`tne_eval.did.aggregate`."""
         from tne_eval.did.aggregate import aggregate
