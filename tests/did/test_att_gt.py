@@ -481,3 +481,21 @@ def test_plots(small_staggered_panel):
         for c in given.collections
     )  # the simultaneous band
     assert isinstance(gt.aggregate("group").plot(), Axes)
+
+
+def test_repeated_cross_sections_store_sparse_influence():
+    from scipy import sparse
+
+    gt = att_gt(noiseless_rc(), RC_SPEC, method="dr", inference="iid")
+    assert sparse.issparse(gt.influence_values)
+    dense = gt.influence
+    assert dense.shape == (1500, len(gt.table)) and dense.index.name == "pupil"
+    # a cell only uses the rows of its two periods
+    # rows are keyed by pupil id (prepared order): align by id, never by position
+    t = noiseless_rc().set_index("pupil").loc[dense.index, "year"].to_numpy()
+    cell = gt.table.iloc[0]
+    outside = ~np.isin(t, [cell["time"], cell["base_period"]])
+    assert (dense.iloc[outside, 0] == 0).all()
+    np.testing.assert_allclose(
+        gt.std_errors, np.sqrt((dense.to_numpy() ** 2).sum(axis=0)) / 1500, rtol=1e-12
+    )

@@ -8,6 +8,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from tne_eval._validation import check_alpha, check_choice, check_dataframe, check_int
 from tne_eval._warnings import warn
@@ -404,17 +405,25 @@ class _Skip(Exception):
     """A cell without comparison units: left out, with a note."""
 
 
-def _estimate_cells(cells_all: list[_Cell], n: int, estimate, notes: list[str]):
+def _estimate_cells(
+    cells_all: list[_Cell], n: int, estimate, notes: list[str], *, sparse_store=False
+):
     """Run ``estimate(cell) -> (rows, TwoByTwo)`` over the cells.
 
     Reference cells are kept with estimate 0; a cell whose ``estimate`` raises
     :class:`_Skip` is left out; one that raises ``IdentificationError`` is kept as
-    NaN. Each influence function is scaled to the ``n`` rows (``n / n_gt``).
+    NaN. Each influence function is scaled to the ``n`` rows (``n / n_gt``). With
+    ``sparse_store`` (repeated cross-sections: a cell uses the rows of two periods)
+    they are kept as a sparse CSC array instead of a dense matrix.
     """
-    infl = np.zeros((n, len(cells_all)), order="F")
+    infl = None if sparse_store else np.zeros((n, len(cells_all)), order="F")
+    rows: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
     cells, est = [], []
     for cell in cells_all:
         if cell.reference:
+            rows.append(np.empty(0, dtype=np.int64))
+            vals.append(np.empty(0))
             cells.append(cell)
             est.append(0.0)
             continue
@@ -425,13 +434,26 @@ def _estimate_cells(cells_all: list[_Cell], n: int, estimate, notes: list[str]):
             continue
         except IdentificationError as err:
             notes.append(f"{_term(cell.cohort, cell.time)} not estimated: {err}")
+            rows.append(np.empty(0, dtype=np.int64))
+            vals.append(np.empty(0))
             cells.append(cell)
             est.append(np.nan)
             continue
         _kernel_notes(res, cell, notes)
-        infl[idx, len(cells)] = res.influence * (n / idx.size)
+        if sparse_store:
+            rows.append(idx)
+            vals.append(res.influence * (n / idx.size))
+        else:
+            infl[idx, len(cells)] = res.influence * (n / idx.size)
         cells.append(cell)
         est.append(res.att)
+    if sparse_store:
+        indptr = np.r_[0, np.cumsum([r.size for r in rows])]
+        infl = sparse.csc_array(
+            (np.concatenate(vals), np.concatenate(rows), indptr),
+            shape=(n, len(cells)),
+        )
+        return cells, np.array(est, dtype=float), infl
     return cells, np.array(est, dtype=float), infl[:, : len(cells)]
 
 
@@ -531,7 +553,9 @@ def _rc_cells(
         )
         return idx, res
 
-    cells, est, infl = _estimate_cells(cells_all, prep.n_obs, estimate, notes)
+    cells, est, infl = _estimate_cells(
+        cells_all, prep.n_obs, estimate, notes, sparse_store=True
+    )
     if isinstance(spec, RepeatedCrossSectionSpec) and spec.id:
         ids = pd.Index(prep.data[spec.id].to_numpy(), name=spec.id)
     else:

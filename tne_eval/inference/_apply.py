@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 
 from tne_eval.inference.bootstrap import multiplier_bootstrap
 from tne_eval.inference.influence import cluster_sums, influence_vcov, se_floor
@@ -37,9 +38,10 @@ def infer_from_influence(
     its own cluster). Small-sample corrections apply only when clusters are coarser
     than the rows.
     """
-    influence = np.asarray(influence, dtype=float)
-    if influence.ndim == 1:
-        influence = influence[:, None]
+    if not sparse.issparse(influence):
+        influence = np.asarray(influence, dtype=float)
+        if influence.ndim == 1:
+            influence = influence[:, None]
     n = influence.shape[0]
     if isinstance(inference, IID):
         cluster_code, n_clusters = None, n

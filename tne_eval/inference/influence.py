@@ -11,6 +11,7 @@ analytic variance of R ``did`` (``crossprod(IF)/n / n``) at the unit level.
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 
 __all__ = ["cluster_sums", "influence_vcov", "se_floor"]
 
@@ -40,7 +41,17 @@ def cluster_sums(
     ndarray, shape (n_clusters, k) (or (n_clusters,) for 1-d input)
     """
     if cluster_code is None:
-        return influence
+        return influence.toarray() if sparse.issparse(influence) else influence
+    if sparse.issparse(influence):
+        # repeated cross-sections: each cell's function lives on few rows
+        indicator = sparse.csr_array(
+            (
+                np.ones(influence.shape[0]),
+                (cluster_code, np.arange(influence.shape[0])),
+            ),
+            shape=(n_clusters, influence.shape[0]),
+        )
+        return (indicator @ influence).toarray()
     if influence.ndim == 1:
         return np.bincount(cluster_code, weights=influence, minlength=n_clusters)
     out = np.empty((n_clusters, influence.shape[1]))
@@ -62,7 +73,7 @@ def influence_vcov(
 
     Parameters
     ----------
-    influence : ndarray, shape (n, k)
+    influence : ndarray or scipy sparse array, shape (n, k)
         Influence-function values, one row per unit, one column per estimator.
     cluster_code : ndarray of int, optional
         Cluster of each unit; ``None`` treats units as independent.
@@ -75,17 +86,22 @@ def influence_vcov(
     -------
     ndarray, shape (k, k)
     """
-    influence = np.asarray(influence, dtype=float)
-    if influence.ndim == 1:
-        influence = influence[:, None]
+    if not sparse.issparse(influence):
+        influence = np.asarray(influence, dtype=float)
+        if influence.ndim == 1:
+            influence = influence[:, None]
     n = influence.shape[0]
-    sums = (
-        influence
-        if cluster_code is None
-        else cluster_sums(influence, cluster_code, int(n_clusters))
-    )
-    vcov = sums.T @ sums / n**2
-    g = sums.shape[0]
+    if cluster_code is None and sparse.issparse(influence):
+        vcov = (influence.T @ influence).toarray() / n**2
+        g = n
+    else:
+        sums = (
+            influence
+            if cluster_code is None
+            else cluster_sums(influence, cluster_code, int(n_clusters))
+        )
+        vcov = sums.T @ sums / n**2
+        g = sums.shape[0]
     if small_sample and g > 1:
         vcov *= g / (g - 1)
     return vcov

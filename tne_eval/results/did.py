@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from tne_eval.errors import InferenceError
 from tne_eval.results.base import EstimationResult
@@ -26,6 +27,8 @@ class _InfluenceResult(EstimationResult):
     ``influence_values[i, j]`` is the influence-function value of row ``i`` (a unit
     of a panel, an observation of repeated cross-sections, labelled by
     ``influence_ids[i]``) for term ``j``; rows are aligned by id, never by position.
+    For repeated cross-sections of group-time cells it is a SciPy sparse array
+    (each cell uses the rows of two periods only); ``influence`` is always dense.
     """
 
     influence_values: np.ndarray | None = None
@@ -38,9 +41,10 @@ class _InfluenceResult(EstimationResult):
     @property
     def influence(self) -> pd.DataFrame:
         """Influence functions: rows = unit (or observation) id, columns = term."""
-        return pd.DataFrame(
-            self.influence_values, index=self.influence_ids, columns=self.table.index
-        )
+        values = self.influence_values
+        if sparse.issparse(values):  # repeated cross-sections store them sparse
+            values = values.toarray()
+        return pd.DataFrame(values, index=self.influence_ids, columns=self.table.index)
 
     def with_inference(self, inference: object) -> Any:
         """Return a new result with standard errors from another inference choice.
