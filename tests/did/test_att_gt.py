@@ -486,13 +486,15 @@ def test_plots(small_staggered_panel):
 def test_repeated_cross_sections_store_sparse_influence():
     from scipy import sparse
 
-    gt = att_gt(noiseless_rc(), RC_SPEC, method="dr", inference="iid")
+    data = noiseless_rc()
+    data["y"] += np.random.default_rng(8).normal(size=len(data))
+    gt = att_gt(data, RC_SPEC, method="dr", inference="iid")
     assert sparse.issparse(gt.influence_values)
     dense = gt.influence
     assert dense.shape == (1500, len(gt.table)) and dense.index.name == "pupil"
     # a cell only uses the rows of its two periods
     # rows are keyed by pupil id (prepared order): align by id, never by position
-    t = noiseless_rc().set_index("pupil").loc[dense.index, "year"].to_numpy()
+    t = data.set_index("pupil").loc[dense.index, "year"].to_numpy()
     cell = gt.table.iloc[0]
     outside = ~np.isin(t, [cell["time"], cell["base_period"]])
     assert (dense.iloc[outside, 0] == 0).all()
