@@ -198,8 +198,19 @@ def att_gt(
     >>> from tne_eval.datasets import load_synthetic
     >>> panel = load_synthetic("school_panel")
     >>> spec = tne.PanelSpec(unit="school_id", time="year", outcome="score_math",
-    ...                      cohort="first_treated", cluster="department")
-    >>> gt = tne.att_gt(panel.query("grade == 'CE1'"), spec, method="reg")  # doctest: +SKIP
+    ...                      cohort="first_treated", cluster="department",
+    ...                      covariates=("social_index",))
+    >>> cm2 = panel[panel["grade"] == "CM2"]
+    >>> import warnings
+    >>> with warnings.catch_warnings():  # two departments in the 2020 wave: noted
+    ...     warnings.simplefilter("ignore", tne.SmallClusterWarning)
+    ...     gt = tne.att_gt(cm2, spec, method="dr", unbalanced="keep")
+    >>> cell = gt.to_frame().loc["ATT(g=2021,t=2023)"]
+    >>> int(cell["cohort"]), int(cell["time"]), int(cell["event_time"]), bool(cell["post"])
+    (2021, 2023, 2, True)
+    >>> simple = tne.aggregate(gt, kind="simple").to_frame()
+    >>> bool(simple["conf_low"].iloc[0] < simple["estimate"].iloc[0] < simple["conf_high"].iloc[0])
+    True
     """
     check_dataframe(data)
     if not isinstance(spec, (PanelSpec, RepeatedCrossSectionSpec)):
