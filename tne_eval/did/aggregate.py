@@ -107,6 +107,24 @@ def aggregate(
     influence function is :math:`\sum_k w_k\psi_k + \sum_k \widehat{ATT}_k
     \psi^{w}_k`. Validated against R ``did``'s printed aggregations on mpdta and
     against ``moderndid`` over a grid of options.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> import tne_eval as tne
+    >>> rng = np.random.default_rng(1)
+    >>> n, years = 300, np.arange(2016, 2022)
+    >>> cohort = rng.choice([2019, 2020, 0], size=n)
+    >>> df = pd.DataFrame({"school": np.repeat(np.arange(n), years.size),
+    ...                    "year": np.tile(years, n), "g": np.repeat(cohort, years.size)})
+    >>> df["y"] = 0.5 * (df.year - 2016) + 2.0 * ((df.g > 0) & (df.year >= df.g))
+    >>> gt = tne.att_gt(df, tne.PanelSpec(unit="school", time="year", outcome="y",
+    ...                                   cohort="g"), method="reg")
+    >>> es = tne.aggregate(gt, kind="dynamic")
+    >>> es.estimates.round(6).to_dict()["e=0"], es.estimates.round(6).to_dict()["e=-1"]
+    (2.0, 0.0)
+    >>> round(float(tne.aggregate(gt, kind="simple").estimates["ATT"]), 6)
+    2.0
     """
     if not isinstance(result, GroupTimeResult):
         raise TneEvalTypeError(

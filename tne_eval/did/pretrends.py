@@ -34,6 +34,22 @@ def pre_trend_test(result: GroupTimeResult) -> WaldTest:
         a universal base period and cells not estimated are excluded. When the
         covariance is singular the test is returned with ``p_value = nan`` and a
         ``reason``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> import tne_eval as tne
+    >>> rng = np.random.default_rng(2)
+    >>> n, years = 400, np.arange(2016, 2022)
+    >>> cohort = rng.choice([2020, 0], size=n)
+    >>> df = pd.DataFrame({"unit": np.repeat(np.arange(n), years.size),
+    ...                    "year": np.tile(years, n), "g": np.repeat(cohort, years.size)})
+    >>> df["y"] = rng.normal(size=len(df)) + 1.0 * ((df.g > 0) & (df.year >= df.g))
+    >>> gt = tne.att_gt(df, tne.PanelSpec(unit="unit", time="year", outcome="y",
+    ...                                   cohort="g"), method="reg")
+    >>> test = gt.pre_trend_test()
+    >>> test.df, test.valid, 0.0 <= test.p_value <= 1.0
+    (3, True, True)
     """
     table = result.table
     pre = (~table["post"].to_numpy()) & np.isfinite(table["estimate"].to_numpy())
