@@ -21,7 +21,14 @@ Usage::
     python benchmarks/bench_att_gt.py                      # 1,000,000 units x 8 periods
     python benchmarks/bench_att_gt.py --units 1000000,100000
     python benchmarks/bench_att_gt.py --dataset national   # synthetic TNE world
+    python benchmarks/bench_att_gt.py --dataset national_pupils \
+        --out benchmarks/results/att_gt_national_pupils.json  # pupils, repeated CS
     python benchmarks/bench_att_gt.py --engines tne_eval --units 200000
+
+``--dataset national_pupils`` runs the same job on repeated cross-sections (one
+row per tested pupil, treatment assigned to schools): ``tne_eval`` with a
+``RepeatedCrossSectionSpec``, ``csdid`` with ``panel=False`` and ``differences``
+through its true repeated cross-section path (an entity index unique per row).
 
 Writes ``benchmarks/results/att_gt.json`` and ``att_gt.md`` and prints the table.
 """
@@ -85,6 +92,39 @@ CALLS = {
         "the same with overall=True"
     ),
 }
+# The same job on repeated cross-sections (--dataset national_pupils): one row per
+# pupil, ``unit`` a pupil code unique per row, ``group`` the school code.
+CALLS_RC = {
+    "tne_eval": (
+        "spec = RepeatedCrossSectionSpec(time='year', outcome='y', group='group', "
+        "cohort='g', cluster='dept', covariates=('x',)); "
+        "gt = att_gt(df, spec, method='dr', control_group='never_treated', "
+        f"inference=MultiplierBootstrap(reps={REPS}, seed={BOOT_SEED})); "
+        "[aggregate(gt, kind=k) for k in ('simple', 'dynamic', 'group', 'calendar')]"
+    ),
+    "csdid": (
+        "np.random.seed(1); "
+        "m = ATTgt(yname='y', tname='year', idname='unit', gname='g', data=df, "
+        "control_group='nevertreated', xformla='y~x', panel=False, "
+        f"clustervar='dept', biters={REPS}, cband=True, pl={{pl}}, cores={{jobs}}); "
+        "m.fit(est_method='dr', base_period='varying', bstrap=True); "
+        "[m.aggte(typec=k) for k in ('simple', 'dynamic', 'group', 'calendar')]"
+    ),
+    "differences": (
+        "m = ATTgt(data=df.set_index(['unit', 'year']), cohort_column='g')  "
+        "# unit unique per row: differences' true repeated cross-section path; "
+        "g: NaN = never treated; "
+        "m.fit(formula='y ~ x', est_method='dr', control_group='never_treated', "
+        f"cluster_var='dept', boot_iterations={REPS}, random_state={BOOT_SEED}, "
+        "n_jobs={jobs}, progress_bar=False); "
+        "for k in ('simple', 'event', 'cohort', 'time'): "
+        f"m.aggregate(k, cluster_var='dept', boot_iterations={REPS}, "
+        f"random_state={BOOT_SEED}, n_jobs={{jobs}}) and, except simple, "
+        "the same with overall=True"
+    ),
+}
+#: the design of each --dataset: "panel" or "rc" (repeated cross-sections)
+DESIGNS = {"generic": "panel", "national": "panel", "national_pupils": "rc"}
 
 
 # ---------------------------------------------------------------------------
@@ -156,6 +196,7 @@ def generic_panel(
             den += n_c
     meta = {
         "name": "generic",
+        "design": "panel",
         "units": units,
         "periods": periods,
         "clusters": clusters,
@@ -216,6 +257,7 @@ def national_panel(seed: int | None, outcome: str, grade: str) -> tuple[dict, di
     g_unit = arrays["g"][::n_years]
     meta = {
         "name": "national",
+        "design": "panel",
         "units": int(units),
         "units_dropped_unbalanced": int(n_schools_all - units),
         "periods": int(n_years),
@@ -227,6 +269,83 @@ def national_panel(seed: int | None, outcome: str, grade: str) -> tuple[dict, di
         "outcome": outcome,
         "grade": grade,
         "covariate": "social_index",
+        "simulate_seconds": round(sim_seconds, 2),
+    }
+    return arrays, meta
+
+
+def national_pupils(seed: int | None, outcome: str, grade: str) -> tuple[dict, dict]:
+    """Pupil-level repeated cross-sections of the national-scale synthetic world.
+
+    One row per tested pupil of grade ``grade`` (each pupil is tested once), with
+    the school's ``social_index`` and ``first_treated`` merged from the schools
+    table. Treatment is assigned to schools (the ``group``); the estimator is the
+    repeated cross-section one. Ids are coded as int32: ``unit`` is a pupil code
+    unique per row (the ``pupil`` column of the world is a number within school
+    and year), ``group`` a school code, ``dept`` a department code.
+    """
+    import numpy as np
+    import pandas as pd
+
+    try:
+        from tne_eval.datasets import WorldConfig, simulate
+    except ImportError as err:
+        raise SystemExit(
+            "--dataset national_pupils needs tne_eval.datasets "
+            f"(WorldConfig.preset('national') and simulate()): {err}"
+        ) from err
+    t0 = time.perf_counter()
+    if seed is None:
+        from tne_eval.datasets import DEFAULT_SEED as seed
+    world = simulate(WorldConfig.preset("national", seed=seed))
+    sim_seconds = time.perf_counter() - t0
+    pupils = world.pupils
+    n_all_grades = len(pupils)
+    pupils = pupils.loc[
+        pupils["grade"] == grade, ["school_id", "department", "year", outcome]
+    ]
+    schools = world.schools[["school_id", "social_index", "first_treated"]]
+    del world
+    rows_grade = len(pupils)
+    frame = pupils.merge(schools, on="school_id", how="inner", validate="m:1")
+    frame = frame.dropna(subset=[outcome, "social_index", "first_treated"])
+    if frame.empty:
+        raise SystemExit(f"no pupil of grade {grade!r} with a score and a school")
+    frame = frame.sort_values(["school_id", "year"], kind="stable")
+    school = pd.factorize(frame["school_id"])[0].astype(np.int32) + 1
+    arrays = {
+        "unit": np.arange(1, len(frame) + 1, dtype=np.int32),
+        "group": school,
+        "year": frame["year"].to_numpy(np.int32),
+        "g": frame["first_treated"].to_numpy(np.int32),
+        "dept": pd.factorize(frame["department"])[0].astype(np.int32),
+        "y": frame[outcome].to_numpy(np.float64),
+        "x": frame["social_index"].to_numpy(np.float64),
+    }
+    g_school = schools.set_index("school_id").loc[
+        frame["school_id"].unique(), "first_treated"
+    ]
+    meta = {
+        "name": "national_pupils",
+        "design": "repeated cross-sections",
+        "units": len(frame),
+        "groups": int(school.max()),
+        "periods": int(frame["year"].nunique()),
+        "clusters": int(frame["department"].nunique()),
+        "rows": len(frame),
+        "rows_per_year": {
+            int(k): int(v) for k, v in frame["year"].value_counts().sort_index().items()
+        },
+        "pupil_rows_all_grades": n_all_grades,
+        "rows_dropped_missing": rows_grade - len(frame),
+        "cohorts": sorted(int(c) for c in set(arrays["g"].tolist()) - {0}),
+        "share_never_treated_schools": float((g_school == 0).mean()),
+        "share_never_treated": float((arrays["g"] == 0).mean()),
+        "seed": seed,
+        "outcome": outcome,
+        "grade": grade,
+        "covariate": "social_index",
+        "group_column": "school_id",
         "simulate_seconds": round(sim_seconds, 2),
     }
     return arrays, meta
@@ -250,12 +369,17 @@ def _load_frame(path: str):
     import pandas as pd
 
     with np.load(path) as z:
-        df = pd.DataFrame({k: z[k] for k in ("unit", "year", "g", "dept", "y", "x")})
+        df = pd.DataFrame({k: z[k] for k in z.files})
     return df
 
 
-def _prepare(engine: str, df):
-    """Engine-specific input format (done before the timer, as a user's data is)."""
+def _prepare(engine: str, df, design: str):
+    """Engine-specific input format (done before the timer, as a user's data is).
+
+    Repeated cross-sections (``design == "rc"``) carry a pupil code ``unit``
+    unique per row and a school code ``group``; ``differences`` recognises true
+    repeated cross-sections by an entity index that is unique per row.
+    """
     import numpy as np
 
     if engine == "differences":
@@ -270,18 +394,28 @@ def _cells(cohort, time, att) -> list:
     return sorted([int(g), int(t), float(a)] for g, t, a in zip(cohort, time, att))
 
 
-def _job_tne_eval(df, jobs: int) -> dict:
+def _job_tne_eval(df, jobs: int, design: str) -> dict:
     import tne_eval as tne
     from tne_eval.did import aggregate, att_gt
 
-    spec = tne.PanelSpec(
-        unit="unit",
-        time="year",
-        outcome="y",
-        cohort="g",
-        cluster="dept",
-        covariates=("x",),
-    )
+    if design == "rc":
+        spec = tne.RepeatedCrossSectionSpec(
+            time="year",
+            outcome="y",
+            group="group",
+            cohort="g",
+            cluster="dept",
+            covariates=("x",),
+        )
+    else:
+        spec = tne.PanelSpec(
+            unit="unit",
+            time="year",
+            outcome="y",
+            cohort="g",
+            cluster="dept",
+            covariates=("x",),
+        )
     gt = att_gt(
         df,
         spec,
@@ -301,10 +435,13 @@ def _job_tne_eval(df, jobs: int) -> dict:
     }
 
 
-def _job_csdid(df, jobs: int) -> dict:
+def _job_csdid(df, jobs: int, design: str) -> dict:
     import numpy as np
     from csdid.att_gt import ATTgt
 
+    # Repeated cross-sections: panel=False with the pupil code as idname (unique
+    # per row, as csdid requires when panel=False).
+    rc = design == "rc"
     np.random.seed(BOOT_SEED)  # noqa: NPY002  (csdid draws from numpy's global state)
     m = ATTgt(
         yname="y",
@@ -314,6 +451,7 @@ def _job_csdid(df, jobs: int) -> dict:
         data=df,
         control_group="nevertreated",
         xformla="y~x",
+        panel=not rc,
         clustervar="dept",
         biters=REPS,
         cband=True,
@@ -367,7 +505,7 @@ def _column(frame, last: str):
     return frame[next(c for c in frame.columns if c[-1] == last)]
 
 
-def _job_differences(df, jobs: int) -> dict:
+def _job_differences(df, jobs: int, design: str) -> dict:
     from differences import ATTgt
 
     _patch_differences()
@@ -442,14 +580,14 @@ def worker(args: argparse.Namespace) -> int:
         result["versions"] = H.versions(*DISTRIBUTIONS[args.engine])
         result["blas"] = H.blas_info()
         t0 = time.perf_counter()
-        df = _prepare(args.engine, _load_frame(args.data))
+        df = _prepare(args.engine, _load_frame(args.data), args.design)
         result["load_seconds"] = time.perf_counter() - t0
         gc.collect()
         result["baseline_rss_mb"] = H.rss_mb()
         result["peak_reset"] = H.reset_peak_rss()
         marker.touch()
         t0 = time.perf_counter()
-        out = JOBS[args.engine](df, args.jobs)
+        out = JOBS[args.engine](df, args.jobs, args.design)
         result["job_seconds"] = time.perf_counter() - t0
         result["job_peak_rss_mb"] = H.peak_rss_mb()
         result.update(out)
@@ -518,6 +656,8 @@ def run_engine(engine: str, data: Path, args, work: Path, tag: str) -> dict:
             str(res_path),
             "--jobs",
             str(args.jobs),
+            "--design",
+            DESIGNS[args.dataset],
         ]
         quiet = None
         if args.wait_quiet > 0:
@@ -580,7 +720,8 @@ def run_engine(engine: str, data: Path, args, work: Path, tag: str) -> dict:
     ok = [r for r in runs if r["status"] == "ok"]
     pool = [r for r in ok if not r["noisy"]] or ok
     best = dict(min(pool, key=lambda r: r["job_seconds"]) if pool else runs[-1])
-    best["call"] = CALLS[engine].format(jobs=args.jobs, pl=args.jobs > 1)
+    calls = CALLS_RC if DESIGNS[args.dataset] == "rc" else CALLS
+    best["call"] = calls[engine].format(jobs=args.jobs, pl=args.jobs > 1)
     if len(runs) > 1:
         best["all_runs"] = [
             {
@@ -666,15 +807,31 @@ def agreement(engines: dict) -> dict:
     return out
 
 
-def targets(engines: dict) -> dict:
+def targets(engines: dict, applies: bool = True) -> dict:
+    """Whether tne_eval met the targets; they were set for the panel runs only."""
     ours = engines.get("tne_eval", {})
     ok = ours.get("status") == "ok"
     return {
+        "applies": applies,
         "seconds": TARGET_SECONDS,
         "peak_rss_mb": TARGET_PEAK_RSS_MB,
         "seconds_met": ok and ours["job_seconds"] <= TARGET_SECONDS,
         "peak_rss_met": ok and ours["peak_rss_mb"] <= TARGET_PEAK_RSS_MB,
     }
+
+
+#: printed under the table of a repeated cross-section run
+RC_NOTE = (
+    "Repeated cross-sections: the ATT(g,t) must agree across engines, the standard "
+    "errors need not. tne_eval deliberately corrects the sign of the estimation "
+    "effect of the pre-period outcome regressions in the influence function of R "
+    "DRDID's drdid_rc (see tne_eval/did/_two_by_two.py, rc_2x2). Of the peers, "
+    "csdid 0.4.3 (its own drdid_rc in csdid/attgt_fnc/drdid_trim.py) subtracts "
+    "these terms as tne_eval does, so its SEs differ from tne_eval's only by the "
+    "bootstrap draws; differences 0.3.0 (dr_traditional_rc_att_if) adds them as R "
+    "does, and also bootstraps cluster means (sqrt(G) scaling) where tne_eval and "
+    "csdid use cluster sums, so its SEs differ by design."
+)
 
 
 def _fmt(v, spec: str, missing: str = "–") -> str:
@@ -688,16 +845,28 @@ def markdown(report: dict) -> str:
         f"Machine: {m['cpu_model']}, {m['cpus_usable']} usable cores, "
         f"{m['memory_gib']} GiB; load average at start {m['loadavg'][0]:.2f}. "
         f"Job: DR att_gt with one covariate, all cells, 4 aggregations, {REPS} "
-        "multiplier-bootstrap draws clustered by department. Targets for tne_eval: "
-        f"<= {TARGET_SECONDS:g} s and <= {TARGET_PEAK_RSS_MB:.0f} MB peak RSS.",
+        "multiplier-bootstrap draws clustered by department. Targets for tne_eval "
+        f"(panel runs): <= {TARGET_SECONDS:g} s and "
+        f"<= {TARGET_PEAK_RSS_MB:.0f} MB peak RSS.",
         "",
     ]
     notes: list[str] = []
     for run in report["runs"]:
         d = run["dataset"]
+        if d.get("design") == "repeated cross-sections":
+            title = (
+                f"## {d['name']}: {d['rows']:,} pupils (repeated cross-sections, "
+                f"each tested once) in {d['groups']:,} schools x {d['periods']} "
+                f"periods, {d['clusters']} clusters"
+            )
+            notes.append(RC_NOTE)
+        else:
+            title = (
+                f"## {d['name']}: {d['units']:,} units x {d['periods']} periods, "
+                f"{d['clusters']} clusters ({d['rows']:,} rows)"
+            )
         lines += [
-            f"## {d['name']}: {d['units']:,} units x {d['periods']} periods, "
-            f"{d['clusters']} clusters ({d['rows']:,} rows)",
+            title,
             "",
             "| engine | status | job s | peak RSS MB | baseline MB | job extra MB "
             "| time ratio | RSS ratio | simple ATT (SE) | max abs diff ATT(g,t) "
@@ -737,12 +906,16 @@ def markdown(report: dict) -> str:
                 f"\nTrue simple ATT of the sample: {d['true_simple_att']:.4f}."
             )
         t = run["targets"]
-        lines += [
-            "",
-            f"tne_eval targets: time {'met' if t['seconds_met'] else 'NOT met'}, "
-            f"peak RSS {'met' if t['peak_rss_met'] else 'NOT met'}.",
-            "",
-        ]
+        if t.get("applies", True):
+            verdict = (
+                f"tne_eval targets: time {'met' if t['seconds_met'] else 'NOT met'}, "
+                f"peak RSS {'met' if t['peak_rss_met'] else 'NOT met'}."
+            )
+        else:
+            verdict = (
+                "The targets (set for the panel runs) do not apply to this dataset."
+            )
+        lines += ["", verdict, ""]
     lines += [
         "Ratios are peer / tne_eval (above 1: tne_eval faster or smaller). Peak RSS is "
         "the job phase's high-water mark of the engine's process, data included "
@@ -766,13 +939,14 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--data", required=True)
         p.add_argument("--result", required=True)
         p.add_argument("--jobs", type=int, default=1)
+        p.add_argument("--design", choices=("panel", "rc"), default="panel")
         return worker(p.parse_args(argv[1:]))
 
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--dataset", choices=("generic", "national"), default="generic")
+    p.add_argument("--dataset", choices=tuple(DESIGNS), default="generic")
     p.add_argument(
         "--units",
         default="1000000",
@@ -785,13 +959,16 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=None,
         help="data seed (default: 20240101 for generic, the world's default seed "
-        "for national)",
+        "for national and national_pupils)",
     )
-    p.add_argument("--outcome", default="score_math", help="national: outcome column")
-    p.add_argument("--grade", default="CM2", help="national: tested grade kept")
+    p.add_argument("--outcome", default="score_math", help="national*: outcome column")
+    p.add_argument("--grade", default="CM2", help="national*: tested grade kept")
     p.add_argument("--engines", default=",".join(ENGINES))
     p.add_argument(
-        "--timeout", type=float, default=600.0, help="seconds per engine run"
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds per engine run (default: 900 for national_pupils, else 600)",
     )
     p.add_argument(
         "--repeat",
@@ -845,8 +1022,10 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(engines) - set(ENGINES)
     if unknown:
         p.error(f"unknown engine(s) {sorted(unknown)}; choose from {ENGINES}")
+    if args.timeout is None:
+        args.timeout = 900.0 if args.dataset == "national_pupils" else 600.0
     sizes = [int(u.replace("_", "")) for u in args.units.split(",")]
-    if args.dataset == "national":
+    if args.dataset != "generic":
         sizes = [None]
 
     busy = H.busy_processes()
@@ -860,6 +1039,12 @@ def main(argv: list[str] | None = None) -> int:
         "busy_processes_at_start": busy,
         "job": {
             "estimator": "Callaway-Sant'Anna ATT(g,t), doubly robust, one covariate",
+            "data_structure": (
+                "repeated cross-sections (each pupil observed once)"
+                if DESIGNS[args.dataset] == "rc"
+                else "balanced panel"
+            ),
+            "timeout_seconds": args.timeout,
             "control_group": "never treated",
             "base_period": "varying",
             "cells": "all (pre and post)",
@@ -875,6 +1060,8 @@ def main(argv: list[str] | None = None) -> int:
         for size in sizes:
             if args.dataset == "national":
                 arrays, meta = national_panel(args.seed, args.outcome, args.grade)
+            elif args.dataset == "national_pupils":
+                arrays, meta = national_pupils(args.seed, args.outcome, args.grade)
             else:
                 seed = 20240101 if args.seed is None else args.seed
                 arrays, meta = generic_panel(size, args.periods, args.clusters, seed)
@@ -891,7 +1078,7 @@ def main(argv: list[str] | None = None) -> int:
                 "engines": res,
                 "ratios": ratios(res),
                 "agreement": agreement(res),
-                "targets": targets(res),
+                "targets": targets(res, applies=DESIGNS[args.dataset] == "panel"),
             }
             report["runs"].append(run)
             data.unlink()
