@@ -320,8 +320,11 @@ def load_synthetic(
     --------
     >>> from tne_eval.datasets import load_synthetic
     >>> panel = load_synthetic("school_panel")
-    >>> panel[["school_id", "department", "year", "first_treated"]].dtypes.astype(str).tolist()
-    ['str', 'str', 'int64', 'int64']
+    >>> import pandas as pd
+    >>> [pd.api.types.is_string_dtype(panel[c]) for c in ("school_id", "department")]
+    [True, True]
+    >>> panel[["year", "first_treated"]].dtypes.astype(str).tolist()
+    ['int64', 'int64']
     >>> sorted(panel.loc[panel["first_treated"] > 0, "department"].unique())[:3]
     ['02', '13', '18']
     >>> load_synthetic("truth")["cohorts"]
