@@ -747,3 +747,31 @@ def test_iid_means_independent_units():
     res = fit_quiet(twfe, df, SPEC.update(cluster="cl"), inference=IID())
     assert res.n_clusters == df["unit"].nunique()
     assert "independent units" in res.notes[-1]
+
+
+def test_unbalanced_synthetic_panel_matches_panelols():
+    """Regression: the period system's null space must be cut explicitly.
+
+    On the synthetic school panel (schools missing some years) numpy's default
+    pseudo-inverse cut-off kept the null eigenvalue (~1e-14 relative) and the
+    coefficient was off by 1e-3, differently with each numpy version.
+    """
+    from tne_eval.datasets import load_synthetic
+
+    panel = load_synthetic("school_panel")
+    cm2 = panel[panel["grade"] == "CM2"].copy()
+    spec = tne.PanelSpec(
+        unit="school_id",
+        time="year",
+        outcome="score_french",
+        cohort="first_treated",
+        cluster="department",
+    )
+    with pytest.warns(tne.StaggeredAdoptionWarning):
+        ours = twfe(cm2, spec, inference=Cluster(small_sample=False))
+    cm2["D"] = ((cm2.first_treated > 0) & (cm2.year >= cm2.first_treated)).astype(float)
+    frame = cm2.set_index(["school_id", "year"])
+    ref = PanelOLS(
+        frame["score_french"], frame[["D"]], entity_effects=True, time_effects=True
+    ).fit(cov_type="clustered", clusters=frame[["department"]])
+    np.testing.assert_allclose(ours.estimates["D"], ref.params["D"], rtol=1e-10)

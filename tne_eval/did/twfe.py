@@ -96,6 +96,21 @@ class _BalancedProjector:
         return (dev - period).ravel(), period
 
 
+#: Eigenvalues of the period system below this share of the largest are its null
+#: space (the constant shift absorbed by the unit effects, one per connected
+#: component of the unit-period graph). Round-off puts them near 1e-14 relative;
+#: numpy's ``pinv`` default cut-off (~1e-15) would invert them and the huge shift
+#: it adds to the period effects cancels only up to round-off in the residual.
+NULL_EIGENVALUE_TOL = 1e-9
+
+
+def _psd_pinv(a: np.ndarray) -> np.ndarray:
+    """Pseudo-inverse of a symmetric positive semi-definite matrix."""
+    values, vectors = np.linalg.eigh(a)
+    keep = values > NULL_EIGENVALUE_TOL * values.max()
+    return (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
+
+
 class _GeneralProjector:
     r"""Exact weighted two-way within transform of any (unbalanced) panel.
 
@@ -103,8 +118,9 @@ class _GeneralProjector:
     period effects :math:`b` solve :math:`A b = c` with
     :math:`A_{ts} = 1\{t=s\}\sum_i w_{it} - \sum_i w_{it} w_{is} / W_i` and
     :math:`c_t = \sum_i w_{it}(x_{it} - \bar x^w_i)`. ``A`` is singular (a
-    constant shift of ``b`` is absorbed by the unit effects); its pseudo-inverse
-    gives the minimum-norm solution, and the residual is unique.
+    constant shift of ``b`` is absorbed by the unit effects); its pseudo-inverse,
+    with the null space cut explicitly (:data:`NULL_EIGENVALUE_TOL`), gives the
+    minimum-norm solution, and the residual is unique.
     """
 
     def __init__(
@@ -121,7 +137,7 @@ class _GeneralProjector:
         wt = sparse.csr_matrix((w, (unit, time)), shape=(n_units, n_periods))
         scaled = sparse.diags(1.0 / self.w_unit) @ wt
         a = np.diag(np.asarray(wt.sum(axis=0)).ravel()) - (wt.T @ scaled).toarray()
-        self.a_pinv = np.linalg.pinv((a + a.T) / 2)
+        self.a_pinv = _psd_pinv((a + a.T) / 2)
 
     def _unit_mean(self, v: np.ndarray) -> np.ndarray:
         return np.bincount(self.unit, weights=self.w * v, minlength=self.n_units) / (
