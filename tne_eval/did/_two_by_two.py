@@ -629,8 +629,6 @@ def _rc_dr(
     w_cpre = keep * w * odds * (1.0 - d) * (1.0 - t)
     w_cpost = keep * w * odds * (1.0 - d) * t
     w_d = keep * w * d
-    w_dt1 = w_tpost
-    w_dt0 = w_tpre
     core = _rc_dr_core(
         y,
         out_c,
@@ -643,10 +641,8 @@ def _rc_dr(
         w_cpre,
         w_cpost,
         w_d,
-        w_dt1,
-        w_dt0,
     )
-    m_tpre, m_tpost, m_cpre, m_cpost, m_d, m_dt1, m_dt0 = core.means
+    m_tpre, m_tpost, m_cpre, m_cpost, m_d = core.means
 
     # Estimation effects, in DRDID drdid_rc's notation (ALR_b = asy.lin.rep of b):
     #   inf.treat.or = ALR_c1 M1.post - ALR_c0 M1.pre
@@ -665,8 +661,8 @@ def _rc_dr(
     m2_post = ((w_cpost * (resid - core.att_cpost)) @ x) / n / m_cpost
     m3_post = -((w_cpost * t) @ x) / n / m_cpost
     m3_pre = -((w_cpre * (1.0 - t)) @ x) / n / m_cpre
-    mom_post = ((w_d / m_d - w_dt1 / m_dt1) @ x) / n
-    mom_pre = ((w_d / m_d - w_dt0 / m_dt0) @ x) / n
+    mom_post = ((w_d / m_d - w_tpost / m_tpost) @ x) / n
+    mom_pre = ((w_d / m_d - w_tpre / m_tpre) @ x) / n
 
     influence = (
         core.influence
@@ -716,8 +712,6 @@ def _rc_dr_improved(
         w_cpre,
         w_cpost,
         w_d,
-        w_tpost,
-        w_tpre,
     )
     return _result(core.att, core.influence, n_trim, ps_max)
 
@@ -728,7 +722,7 @@ class _RcCore:
     influence: np.ndarray  # inf.treat - inf.cont + inf.eff, no estimation effects
     att_cpre: float
     att_cpost: float
-    means: tuple[float, float, float, float, float, float, float]
+    means: tuple[float, float, float, float, float]
 
 
 def _rc_dr_core(
@@ -743,13 +737,15 @@ def _rc_dr_core(
     w_cpre: np.ndarray,
     w_cpost: np.ndarray,
     w_d: np.ndarray,
-    w_dt1: np.ndarray,
-    w_dt0: np.ndarray,
 ) -> _RcCore:
-    """ATT and leading influence terms shared by ``drdid_rc`` and ``drdid_imp_rc``."""
+    """ATT and leading influence terms shared by ``drdid_rc`` and ``drdid_imp_rc``.
+
+    DRDID's ``w.dt1`` and ``w.dt0`` are the treated post and pre weights
+    (``w_tpost``, ``w_tpre``) in both estimators, so they are not separate inputs.
+    """
     m_tpre, m_tpost = w_tpre.mean(), w_tpost.mean()
     m_cpre, m_cpost = w_cpre.mean(), w_cpost.mean()
-    m_d, m_dt1, m_dt0 = w_d.mean(), w_dt1.mean(), w_dt0.mean()
+    m_d = w_d.mean()
     resid = y - out_c
     eta_tpre = w_tpre * resid / m_tpre
     eta_tpost = w_tpost * resid / m_tpost
@@ -758,9 +754,9 @@ def _rc_dr_core(
     gap_post = out_t1 - out_c1
     gap_pre = out_t0 - out_c0
     eta_d_post = w_d * gap_post / m_d
-    eta_dt1_post = w_dt1 * gap_post / m_dt1
+    eta_dt1_post = w_tpost * gap_post / m_tpost
     eta_d_pre = w_d * gap_pre / m_d
-    eta_dt0_pre = w_dt0 * gap_pre / m_dt0
+    eta_dt0_pre = w_tpre * gap_pre / m_tpre
 
     att_tpre, att_tpost = eta_tpre.mean(), eta_tpost.mean()
     att_cpre, att_cpost = eta_cpre.mean(), eta_cpost.mean()
@@ -781,16 +777,16 @@ def _rc_dr_core(
     )
     inf_eff = (
         (eta_d_post - w_d * att_d_post / m_d)
-        - (eta_dt1_post - w_dt1 * att_dt1_post / m_dt1)
+        - (eta_dt1_post - w_tpost * att_dt1_post / m_tpost)
         - (eta_d_pre - w_d * att_d_pre / m_d)
-        + (eta_dt0_pre - w_dt0 * att_dt0_pre / m_dt0)
+        + (eta_dt0_pre - w_tpre * att_dt0_pre / m_tpre)
     )
     return _RcCore(
         att=float(att),
         influence=inf_treat - inf_cont + inf_eff,
         att_cpre=float(att_cpre),
         att_cpost=float(att_cpost),
-        means=(m_tpre, m_tpost, m_cpre, m_cpost, m_d, m_dt1, m_dt0),
+        means=(m_tpre, m_tpost, m_cpre, m_cpost, m_d),
     )
 
 
