@@ -210,6 +210,17 @@ def generic_panel(
     return arrays, meta
 
 
+def _national_world(seed: int | None):
+    """Simulate the national-scale synthetic world; return it and the seconds taken."""
+    from tne_eval.datasets import DEFAULT_SEED, WorldConfig, simulate
+
+    t0 = time.perf_counter()
+    world = simulate(
+        WorldConfig.preset("national", seed=DEFAULT_SEED if seed is None else seed)
+    )
+    return world, time.perf_counter() - t0
+
+
 def national_panel(seed: int | None, outcome: str, grade: str) -> tuple[dict, dict]:
     """School x year panel of the national-scale synthetic TNE world.
 
@@ -220,18 +231,7 @@ def national_panel(seed: int | None, outcome: str, grade: str) -> tuple[dict, di
     """
     import numpy as np
 
-    try:
-        from tne_eval.datasets import WorldConfig, simulate
-    except ImportError as err:  # the module is being written by a colleague
-        raise SystemExit(
-            "--dataset national needs tne_eval.datasets (WorldConfig.preset('national') "
-            f"and simulate()), which could not be imported: {err}"
-        ) from err
-    t0 = time.perf_counter()
-    if seed is None:
-        from tne_eval.datasets import DEFAULT_SEED as seed
-    world = simulate(WorldConfig.preset("national", seed=seed))
-    sim_seconds = time.perf_counter() - t0
+    world, sim_seconds = _national_world(seed)
     panel = world.school_panel
     if "grade" in panel.columns:
         panel = panel[panel["grade"] == grade]
@@ -287,18 +287,7 @@ def national_pupils(seed: int | None, outcome: str, grade: str) -> tuple[dict, d
     import numpy as np
     import pandas as pd
 
-    try:
-        from tne_eval.datasets import WorldConfig, simulate
-    except ImportError as err:
-        raise SystemExit(
-            "--dataset national_pupils needs tne_eval.datasets "
-            f"(WorldConfig.preset('national') and simulate()): {err}"
-        ) from err
-    t0 = time.perf_counter()
-    if seed is None:
-        from tne_eval.datasets import DEFAULT_SEED as seed
-    world = simulate(WorldConfig.preset("national", seed=seed))
-    sim_seconds = time.perf_counter() - t0
+    world, sim_seconds = _national_world(seed)
     pupils = world.pupils
     n_all_grades = len(pupils)
     pupils = pupils.loc[
