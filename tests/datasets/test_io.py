@@ -19,6 +19,7 @@ from tne_eval.datasets import (
     simulate,
 )
 from tne_eval.datasets import io as dio
+from tne_eval.datasets import load as dload
 from tne_eval.errors import DataError, SpecError
 
 COMMITTED = Path(tne_eval.__file__).resolve().parents[1] / "data" / "synthetic"
@@ -161,7 +162,7 @@ def test_unknown_name_lists_the_valid_ones():
 
 
 def test_default_data_dir_is_the_repository_folder():
-    assert dio.default_data_dir() == COMMITTED
+    assert dload.default_data_dir() == COMMITTED
 
 
 def test_missing_world_is_generated_on_first_use(tmp_path, monkeypatch):
@@ -181,7 +182,7 @@ def test_missing_world_is_generated_on_first_use(tmp_path, monkeypatch):
 
 
 def test_cache_folder_is_versioned():
-    folder = dio._cache_dir()
+    folder = dload._cache_dir()
     assert folder.name == f"{GENERATOR_VERSION}-{WorldConfig().seed}"
     assert folder.parent.parts[-3:] == (".cache", "tne_eval", "synthetic")
 

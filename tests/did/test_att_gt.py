@@ -239,6 +239,12 @@ def test_bootstrap_reproducible_and_close_to_analytic(small_staggered_panel):
     np.testing.assert_allclose(mammen.std_errors[ok], analytic.std_errors[ok], rtol=0.2)
 
 
+#: The multipliers depend only on the seed; the draws are matrix products whose
+#: rounding depends on the BLAS kernel chosen for each block shape (1e-16 absolute
+#: seen on AMD EPYC / OpenBLAS 0.3.31), so they agree to rounding, not bit for bit.
+RTOL_BLOCKS = 1e-12
+
+
 def test_bootstrap_block_size_does_not_change_draws():
     from tne_eval.inference.bootstrap import multiplier_bootstrap
 
@@ -254,7 +260,8 @@ def test_bootstrap_block_size_does_not_change_draws():
         rng=np.random.default_rng(9),
         block=200,
     )
-    np.testing.assert_array_equal(a.draws, b.draws)
+    np.testing.assert_allclose(a.draws, b.draws, rtol=RTOL_BLOCKS, atol=1e-15)
+    np.testing.assert_allclose(a.std_errors, b.std_errors, rtol=RTOL_BLOCKS)
 
 
 def test_aggregate_bootstrap_override(small_staggered_panel):
@@ -474,13 +481,13 @@ def test_plots(small_staggered_panel):
     ax = gt.plot()
     assert isinstance(ax, Axes) and len(ax.collections) >= 2
     _, given = plt.subplots()
-    dyn = gt.aggregate("dynamic")
+    dyn = tne.aggregate(gt, "dynamic")
     assert dyn.plot(ax=given) is given
     assert any(
         type(c).__name__ in ("PolyCollection", "FillBetweenPolyCollection")
         for c in given.collections
     )  # the simultaneous band
-    assert isinstance(gt.aggregate("group").plot(), Axes)
+    assert isinstance(tne.aggregate(gt, "group").plot(), Axes)
 
 
 def test_repeated_cross_sections_store_sparse_influence():
@@ -489,7 +496,7 @@ def test_repeated_cross_sections_store_sparse_influence():
     data = noiseless_rc()
     data["y"] += np.random.default_rng(8).normal(size=len(data))
     gt = att_gt(data, RC_SPEC, method="dr", inference="iid")
-    assert sparse.issparse(gt.influence_values)
+    assert sparse.issparse(gt.scores.values)
     dense = gt.influence
     assert dense.shape == (1500, len(gt.table)) and dense.index.name == "pupil"
     # a cell only uses the rows of its two periods

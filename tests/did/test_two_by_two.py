@@ -16,15 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tne_eval.did._two_by_two import (
-    METHODS,
-    TwoByTwo,
-    _expit,
-    _fit_ipt,
-    _fit_logit,
-    panel_2x2,
-    rc_2x2,
-)
+from tne_eval._numerics.glm import expit as _expit
+from tne_eval._numerics.glm import fit_ipt as _fit_ipt
+from tne_eval._numerics.glm import fit_logit as _fit_logit
+from tne_eval.did._two_by_two import METHODS, TwoByTwo, panel_2x2, rc_2x2
 from tne_eval.errors import DataError, IdentificationError, SpecError
 
 # --- tolerances ---------------------------------------------------------------------

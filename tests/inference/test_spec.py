@@ -3,10 +3,10 @@ import pytest
 
 from tne_eval.errors import InferenceError, SpecError, TneEvalTypeError
 from tne_eval.inference import IID, Cluster, MultiplierBootstrap, resolve
+from tne_eval.inference.scores import InfluenceScores, RegressionScores
 from tne_eval.inference.influence import influence_vcov
 from tne_eval.inference.wald import wald_test
 
-SUPPORTED = (IID, Cluster, MultiplierBootstrap)
 
 
 @pytest.mark.parametrize(
@@ -20,7 +20,7 @@ SUPPORTED = (IID, Cluster, MultiplierBootstrap)
     ],
 )
 def test_shortcuts(shortcut, expected):
-    assert resolve(shortcut, estimator="x", supported=SUPPORTED) == expected
+    assert resolve(shortcut, estimator="x", store_type=InfluenceScores) == expected
 
 
 def test_unknown_shortcut_lists_options():
@@ -28,7 +28,7 @@ def test_unknown_shortcut_lists_options():
         InferenceError,
         match=r"x does not support inference='hc3'; supported: IID, Cluster, MultiplierBootstrap \(shortcuts: 'iid', 'cluster'",
     ):
-        resolve("hc3", estimator="x", supported=SUPPORTED)
+        resolve("hc3", estimator="x", store_type=InfluenceScores)
 
 
 def test_unsupported_object():
@@ -36,7 +36,7 @@ def test_unsupported_object():
         InferenceError,
         match="twfe does not support MultiplierBootstrap; supported: IID, Cluster",
     ):
-        resolve(MultiplierBootstrap(), estimator="twfe", supported=(IID, Cluster))
+        resolve(MultiplierBootstrap(), estimator="twfe", store_type=RegressionScores)
 
 
 def test_objects_are_frozen_and_validated():

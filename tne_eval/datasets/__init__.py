@@ -16,7 +16,8 @@ configuration, and ``tne-eval simulate`` writes one to disk.
 """
 
 from tne_eval.datasets.config import DEFAULT_SEED, GENERATOR_VERSION, WorldConfig
-from tne_eval.datasets.io import list_synthetic, load_synthetic
+from tne_eval.datasets.io import list_synthetic
+from tne_eval.datasets.load import load_synthetic
 from tne_eval.datasets.simulate import SyntheticWorld, simulate
 from tne_eval.datasets.truth import aggregate_table, att_gt_table
 

@@ -16,7 +16,6 @@ import hashlib
 import json
 import zlib
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,22 +23,18 @@ import numpy as np
 import pandas as pd
 
 import tne_eval
-from tne_eval.datasets._schema import SCHEMAS, TABLES, read_dtypes
-from tne_eval.datasets.config import DEFAULT_SEED, GENERATOR_VERSION
-from tne_eval.errors import DataError, SpecError
+from tne_eval.datasets._schema import TABLES
+from tne_eval.datasets.config import GENERATOR_VERSION
+from tne_eval.errors import DataError
 
 if TYPE_CHECKING:
     from os import PathLike
 
-    from tne_eval.datasets.simulate import SyntheticWorld
-
 __all__ = [
     "COMPRESSLEVEL",
     "NAMES",
-    "default_data_dir",
     "file_name",
     "list_synthetic",
-    "load_synthetic",
     "read_manifest",
     "sha256_file",
     "write_world",
@@ -111,7 +106,7 @@ def _write_json(data: Any, path: Path) -> None:
     path.write_text(text + "\n", encoding="utf-8", newline="\n")
 
 
-def write_world(world: SyntheticWorld, out_dir: Path) -> dict[str, Any]:
+def write_world(world: Any, out_dir: Path) -> dict[str, Any]:
     """Write a world's files and ``MANIFEST.json`` into ``out_dir``.
 
     Parameters
@@ -150,7 +145,7 @@ def write_world(world: SyntheticWorld, out_dir: Path) -> dict[str, Any]:
         "tne_eval_version": tne_eval.__version__,
         "seed": world.config.seed,
         "config": world.config.to_dict(),
-        "structural_constants": _structural_constants(),
+        "structural_constants": _structural_constants(world.structural_constants),
         "compression": {
             "format": "gzip",
             "level": COMPRESSLEVEL,
@@ -164,9 +159,7 @@ def write_world(world: SyntheticWorld, out_dir: Path) -> dict[str, Any]:
     return manifest
 
 
-def _structural_constants() -> dict[str, Any]:
-    from tne_eval.datasets.simulate import STRUCTURAL_CONSTANTS
-
+def _structural_constants(constants: dict[str, Any]) -> dict[str, Any]:
     def plain(value: Any) -> Any:
         if isinstance(value, dict):
             return {k: plain(v) for k, v in value.items()}
@@ -174,7 +167,7 @@ def _structural_constants() -> dict[str, Any]:
             return [plain(v) for v in value]
         return value
 
-    return {k: plain(v) for k, v in sorted(STRUCTURAL_CONSTANTS.items())}
+    return {k: plain(v) for k, v in sorted(constants.items())}
 
 
 def read_manifest(path: str | PathLike[str]) -> dict[str, Any]:
@@ -222,142 +215,3 @@ def list_synthetic() -> tuple[str, ...]:
     ('departments', 'schools', 'school_panel', 'pupils', 'teachers', 'truth')
     """
     return NAMES
-
-
-def _repository_dir() -> Path:
-    return Path(tne_eval.__file__).resolve().parents[1] / "data" / "synthetic"
-
-
-def _cache_dir() -> Path:
-    return (
-        Path.home()
-        / ".cache"
-        / "tne_eval"
-        / "synthetic"
-        / f"{GENERATOR_VERSION}-{DEFAULT_SEED}"
-    )
-
-
-def default_data_dir() -> Path:
-    """Folder from which :func:`load_synthetic` reads by default.
-
-    Returns
-    -------
-    pathlib.Path
-        The repository's ``data/synthetic/`` when it holds a manifest (a source
-        checkout), otherwise the cache folder
-        ``~/.cache/tne_eval/synthetic/<generator version>-<seed>`` (an installed
-        wheel), where the default world is generated on first use.
-    """
-    repo = _repository_dir()
-    if (repo / MANIFEST).is_file():
-        return repo
-    return _cache_dir()
-
-
-def _ensure_world(folder: Path) -> None:
-    """Generate the default world into ``folder`` if it holds no manifest."""
-    if (folder / MANIFEST).is_file():
-        return
-    from tne_eval.datasets.simulate import simulate
-
-    simulate().write(folder)
-
-
-@lru_cache(maxsize=8)
-def _read_cached(path: str, name: str, stamp: int) -> pd.DataFrame | str:
-    if name == "truth":
-        return Path(path).read_text(encoding="utf-8")
-    dtypes, na_values = read_dtypes(name)
-    return pd.read_csv(
-        path,
-        dtype=dtypes,
-        na_values=na_values,
-        keep_default_na=False,
-        compression="gzip",
-        **_ROUND_TRIP,
-    )
-
-
-def load_synthetic(
-    name: str, *, path: str | PathLike[str] | None = None
-) -> pd.DataFrame | dict[str, Any]:
-    """Load a table of the committed synthetic TNE world.
-
-    Parameters
-    ----------
-    name : {"departments", "schools", "school_panel", "pupils", "teachers", \
-"truth"}
-        The table; ``"truth"`` returns the content of ``truth.json`` as a dict.
-    path : str or path-like, optional
-        Folder holding a world written by :func:`simulate` / ``tne-eval
-        simulate``. By default the repository's ``data/synthetic/``, or, when
-        the package is installed without it, a cache folder where the default
-        world is generated (deterministically) on first use.
-
-    Returns
-    -------
-    pandas.DataFrame or dict
-        A fresh copy of the table with typed columns: ids, department codes and
-        labels as ``str`` (department ``"02"`` stays ``"02"``), counts and years
-        as ``int64``, flags as ``bool``, scores and survey items as ``float64``
-        (NaN for non-respondents). The columns are listed in
-        ``docs/synthetic_world.md``.
-
-    Raises
-    ------
-    SpecError
-        If ``name`` is not one of the tables.
-    DataError
-        If ``path`` is given but holds no world and cannot be written to.
-
-    See Also
-    --------
-    simulate : generate a world with another configuration.
-    list_synthetic : the valid names.
-
-    Examples
-    --------
-    >>> from tne_eval.datasets import load_synthetic
-    >>> panel = load_synthetic("school_panel")
-    >>> import pandas as pd
-    >>> [pd.api.types.is_string_dtype(panel[c]) for c in ("school_id", "department")]
-    [True, True]
-    >>> panel[["year", "first_treated"]].dtypes.astype(str).tolist()
-    ['int64', 'int64']
-    >>> sorted(panel.loc[panel["first_treated"] > 0, "department"].unique())[:3]
-    ['02', '13', '18']
-    >>> load_synthetic("truth")["cohorts"]
-    [2020, 2021]
-    """
-    if name not in NAMES:
-        raise SpecError(
-            f"{name!r} is not a synthetic-world table; choose one of "
-            + ", ".join(repr(n) for n in NAMES)
-            + "."
-        )
-    folder = Path(path) if path is not None else default_data_dir()
-    try:
-        _ensure_world(folder)
-    except OSError as err:
-        raise DataError(
-            f"No synthetic world in {folder} and it could not be generated there "
-            f"({err}). Pass path= to a writable folder."
-        ) from err
-    file = folder / file_name(name)
-    if not file.is_file():
-        raise DataError(
-            f"{file} is missing although {folder / MANIFEST} exists. Regenerate "
-            "the world with `tne-eval simulate --out DIR`."
-        )
-    stamp = file.stat().st_mtime_ns
-    cached = _read_cached(str(file.resolve()), name, stamp)
-    if name == "truth":
-        return json.loads(cached)
-    expected = [col for col, _ in SCHEMAS[name]]
-    if list(cached.columns) != expected:
-        raise DataError(
-            f"{file} has columns {list(cached.columns)} but this version of "
-            f"tne_eval expects {expected}. Regenerate the world."
-        )
-    return cached.copy()

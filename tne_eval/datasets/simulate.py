@@ -241,6 +241,11 @@ class SyntheticWorld:
 
         return write_world(self, Path(out_dir))
 
+    @property
+    def structural_constants(self) -> dict[str, Any]:
+        """The generator's structural constants (recorded in the manifest)."""
+        return STRUCTURAL_CONSTANTS
+
     def __repr__(self) -> str:
         return (
             f"<SyntheticWorld: {len(self.departments)} departments, "

@@ -44,12 +44,13 @@ unchanged, the standard error differs (see :func:`rc_2x2`).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, get_args
 
 import numpy as np
 
+from tne_eval._numerics.glm import ipt_pscore, logit_alr, logit_pscore
+from tne_eval._numerics.wls import Wls, wls
 from tne_eval.errors import DataError, IdentificationError, SpecError
 
 __all__ = ["METHODS", "Method", "TwoByTwo", "panel_2x2", "propensity_score", "rc_2x2"]
@@ -59,22 +60,6 @@ METHODS: tuple[str, ...] = get_args(Method)
 
 #: DRDID caps fitted propensity scores with ``pmin(ps, 1 - 1e-6)``.
 _PS_CAP = 1.0 - 1e-6
-#: Logit: converged when max |mean score| (equilibrated columns) is below this.
-_LOGIT_TOL = 1e-10
-_LOGIT_MAX_ITER = 50
-#: IPT (calibration) fit: same criterion on the gradient of its convex loss.
-_IPT_TOL = 1e-10
-_IPT_MAX_ITER = 100
-#: At an interior optimum the Newton step left after the score tolerance is met is
-#: tiny; under (quasi-)separation or no overlap it stays O(1). Steps are measured
-#: on equilibrated columns.
-_STEP_TOL = 1e-6
-#: A k x k Gram matrix whose column-equilibrated condition number exceeds this is
-#: treated as singular: the normal equations would lose about cond * eps ~ 2e-4 in
-#: relative accuracy. (DRDID stops at rcond < eps of the raw matrix.)
-_MAX_COND = 1e12
-#: Line search: halvings before giving up on a Newton direction.
-_MAX_HALVINGS = 40
 
 
 @dataclass(frozen=True, eq=False)
@@ -251,8 +236,8 @@ def propensity_score(
     xm = _as_design(x, n)
     w = _as_weights(weights, n)
     if method == "dr_improved":
-        return _capped(_ipt_pscore(d, xm, w))
-    return _capped(_logit_pscore(d, xm, w))
+        return _capped(ipt_pscore(d, xm, w))
+    return _capped(logit_pscore(d, xm, w))
 
 
 def rc_2x2(
@@ -390,7 +375,7 @@ def rc_2x2(
 def _panel_reg(dy: np.ndarray, d: np.ndarray, x: np.ndarray, w: np.ndarray) -> TwoByTwo:
     n = dy.shape[0]
     w_ols = w * (1.0 - d)
-    ols = _wls(x, dy, w_ols, what="outcome regression among the control units")
+    ols = wls(x, dy, w_ols, what="outcome regression among the control units")
     out = x @ ols.beta
 
     w_treat = w * d
@@ -429,7 +414,7 @@ def _panel_ipw(
 
     inf_treat = (att_treat - w_treat * eta_treat) / m_wt
     m2 = ((w_cont * (dy - eta_cont)) @ x) / n
-    inf_cont = (att_cont - w_cont * eta_cont + _ps_alr(d, x, w, ps, m2)) / m_wc
+    inf_cont = (att_cont - w_cont * eta_cont + logit_alr(d, x, w, ps, m2)) / m_wc
     return _result(att, inf_treat - inf_cont, n_trim, ps_max)
 
 
@@ -443,7 +428,7 @@ def _panel_dr(
 ) -> TwoByTwo:
     n = dy.shape[0]
     keep, n_trim, ps_max = _trim(ps, d, w, trim_level)
-    ols = _wls(x, dy, w * (1.0 - d), what="outcome regression among the control units")
+    ols = wls(x, dy, w * (1.0 - d), what="outcome regression among the control units")
     resid = dy - x @ ols.beta
 
     w_treat = keep * w * d
@@ -464,7 +449,7 @@ def _panel_dr(
         (dr_treat - w_treat * eta_treat) / m_wt
         - (dr_cont - w_cont * eta_cont) / m_wc
         - ols.alr(x, resid, m1 / m_wt - m3 / m_wc)
-        - _ps_alr(d, x, w, ps, m2 / m_wc)
+        - logit_alr(d, x, w, ps, m2 / m_wc)
     )
     return _result(att, influence, n_trim, ps_max)
 
@@ -479,13 +464,13 @@ def _panel_dr_improved(
 ) -> TwoByTwo:
     keep, n_trim, ps_max = _trim(ps, d, w, trim_level)
     # DRDID's wols.br.panel: controls weighted by w * ps / (1 - ps), untrimmed.
-    wls = _wls(
+    fit = wls(
         x,
         dy,
         w * (1.0 - d) * ps / (1.0 - ps),
         what="propensity-weighted outcome regression among the control units",
     )
-    resid = dy - x @ wls.beta
+    resid = dy - x @ fit.beta
     summand = keep * (1.0 - (1.0 - d) / (1.0 - ps)) * resid
     m_d = (d * w).mean()
     att = (w * summand).mean() / m_d
@@ -503,13 +488,13 @@ def _rc_reg(
     y: np.ndarray, t: np.ndarray, d: np.ndarray, x: np.ndarray, w: np.ndarray
 ) -> TwoByTwo:
     n = y.shape[0]
-    ols_pre = _wls(
+    ols_pre = wls(
         x,
         y,
         w * (1.0 - d) * (1.0 - t),
         what="outcome regression (controls, pre-period)",
     )
-    ols_post = _wls(
+    ols_post = wls(
         x, y, w * (1.0 - d) * t, what="outcome regression (controls, post-period)"
     )
     out_pre = x @ ols_pre.beta
@@ -549,7 +534,7 @@ def _rc_ipw(
     trim_level: float,
 ) -> TwoByTwo:
     n = y.shape[0]
-    ps = _capped(_logit_pscore(d, x, w))
+    ps = _capped(logit_pscore(d, x, w))
     keep, n_trim, ps_max = _trim(ps, d, w, trim_level)
     odds = ps / (1.0 - ps)
     w_tpre = keep * w * d * (1.0 - t)
@@ -575,7 +560,7 @@ def _rc_ipw(
     )
     m2_pre = ((w_cpre * (y - att_cpre)) @ x) / n / m_cpre
     m2_post = ((w_cpost * (y - att_cpost)) @ x) / n / m_cpost
-    inf_cont = inf_cont + _ps_alr(d, x, w, ps, m2_post - m2_pre)
+    inf_cont = inf_cont + logit_alr(d, x, w, ps, m2_post - m2_pre)
     return _result(att, inf_treat - inf_cont, n_trim, ps_max)
 
 
@@ -587,23 +572,23 @@ def _rc_outcome_models(
     w: np.ndarray,
     w_control: np.ndarray,
     control_label: str,
-) -> tuple[_Wls, _Wls, _Wls, _Wls]:
+) -> tuple[Wls, Wls, Wls, Wls]:
     """Fit the four cell outcome regressions of the RC doubly robust estimators.
 
     Controls pre and post (weighted by ``w_control``), treated pre and post
     (weighted by ``w``), in that order.
     """
-    c0 = _wls(
+    c0 = wls(
         x,
         y,
         w_control * (1.0 - d) * (1.0 - t),
         what=f"{control_label} (controls, pre-period)",
     )
-    c1 = _wls(
+    c1 = wls(
         x, y, w_control * (1.0 - d) * t, what=f"{control_label} (controls, post-period)"
     )
-    t0 = _wls(x, y, w * d * (1.0 - t), what="outcome regression (treated, pre-period)")
-    t1 = _wls(x, y, w * d * t, what="outcome regression (treated, post-period)")
+    t0 = wls(x, y, w * d * (1.0 - t), what="outcome regression (treated, pre-period)")
+    t1 = wls(x, y, w * d * t, what="outcome regression (treated, post-period)")
     return c0, c1, t0, t1
 
 
@@ -616,7 +601,7 @@ def _rc_dr(
     trim_level: float,
 ) -> TwoByTwo:
     n = y.shape[0]
-    ps = _capped(_logit_pscore(d, x, w))
+    ps = _capped(logit_pscore(d, x, w))
     keep, n_trim, ps_max = _trim(ps, d, w, trim_level)
     c0, c1, t0, t1 = _rc_outcome_models(x, y, t, d, w, w, "outcome regression")
     out_c0, out_c1 = x @ c0.beta, x @ c1.beta
@@ -670,7 +655,7 @@ def _rc_dr(
         + c0.alr(x, y - out_c0, m3_pre - m1_pre + mom_pre)
         + t1.alr(x, y - out_t1, mom_post)
         - t0.alr(x, y - out_t0, mom_pre)
-        - _ps_alr(d, x, w, ps, m2_post - m2_pre)
+        - logit_alr(d, x, w, ps, m2_post - m2_pre)
     )
     return _result(core.att, influence, n_trim, ps_max)
 
@@ -683,7 +668,7 @@ def _rc_dr_improved(
     w: np.ndarray,
     trim_level: float,
 ) -> TwoByTwo:
-    ps = _capped(_ipt_pscore(d, x, w))
+    ps = _capped(ipt_pscore(d, x, w))
     keep, n_trim, ps_max = _trim(ps, d, w, trim_level)
     odds = ps / (1.0 - ps)
     # DRDID's wols_rc: controls weighted by w * ps / (1 - ps) (untrimmed), treated by w.
@@ -790,73 +775,6 @@ def _rc_dr_core(
     )
 
 
-# ----------------------------------------------------------------------------------
-# Nuisance models
-# ----------------------------------------------------------------------------------
-
-
-class _Gram:
-    """Solver for a k x k weighted Gram matrix, equilibrated and checked for rank."""
-
-    def __init__(self, gram: np.ndarray, *, what: str, n_rows: int) -> None:
-        k = gram.shape[0]
-        scale = np.sqrt(np.diag(gram))
-        if not np.all(np.isfinite(gram)) or np.any(scale <= 0.0):
-            raise _singular_error(what, n_rows, k, cond=math.inf)
-        a = gram / np.outer(scale, scale)
-        eig = np.linalg.eigvalsh(a)
-        if eig[0] <= eig[-1] / _MAX_COND:
-            cond = math.inf if eig[0] <= 0.0 else float(eig[-1] / eig[0])
-            raise _singular_error(what, n_rows, k, cond=cond)
-        self._a = a
-        self._scale = scale
-
-    def solve(self, rhs: np.ndarray) -> np.ndarray:
-        """Return ``gram^{-1} @ rhs`` for a k-vector ``rhs``."""
-        return np.linalg.solve(self._a, rhs / self._scale) / self._scale
-
-
-@dataclass(frozen=True)
-class _Wls:
-    """Weighted least squares fit on the rows with positive weight."""
-
-    beta: np.ndarray
-    weights: np.ndarray  # full-length, zero outside the fitting subset
-    gram: _Gram
-    n: int
-
-    def alr(self, x: np.ndarray, resid: np.ndarray, m: np.ndarray) -> np.ndarray:
-        """Return DRDID's ``asy.lin.rep.ols %*% m`` without forming the n x k matrix.
-
-        ``asy.lin.rep = (w * resid * x) @ solve(x' W x / n)``, hence
-        ``asy.lin.rep @ m = w * resid * (x @ (n * solve(x' W x, m)))``.
-        """
-        v = self.n * self.gram.solve(m)
-        return self.weights * resid * (x @ v)
-
-
-def _wls(x: np.ndarray, y: np.ndarray, weights: np.ndarray, *, what: str) -> _Wls:
-    n, k = x.shape
-    n_rows = _check_rows(weights, k, what=what)
-    gram = _Gram(_weighted_gram(x, weights), what=what, n_rows=n_rows)
-    beta = gram.solve((weights * y) @ x)
-    return _Wls(beta=beta, weights=weights, gram=gram, n=n)
-
-
-def _ps_alr(
-    d: np.ndarray, x: np.ndarray, w: np.ndarray, ps: np.ndarray, m: np.ndarray
-) -> np.ndarray:
-    """Return DRDID's ``asy.lin.rep.ps %*% m`` for the logit propensity score.
-
-    ``asy.lin.rep.ps = (w * (D - ps) * x) @ (solve(x' diag(w ps (1 - ps)) x) * n)``,
-    with the capped ``ps`` as in DRDID.
-    """
-    n = d.shape[0]
-    info = _weighted_gram(x, w * ps * (1.0 - ps))
-    gram = _Gram(info, what="propensity score (logit information matrix)", n_rows=n)
-    return w * (d - ps) * (x @ (n * gram.solve(m)))
-
-
 def _capped(ps: np.ndarray) -> np.ndarray:
     return np.minimum(ps, _PS_CAP)
 
@@ -880,276 +798,9 @@ def _trim(
     return keep, n_trim, ps_max
 
 
-def _expit(eta: np.ndarray) -> np.ndarray:
-    """Logistic function ``1 / (1 + exp(-eta))``.
-
-    Accurate in relative terms over the whole range (``exp`` overflows to ``inf`` for
-    ``eta < -709``, giving the correct limit 0), and about five times faster than a
-    two-branch formula on large arrays.
-    """
-    with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-eta))
-
-
-def _softplus(z: np.ndarray) -> np.ndarray:
-    """``log(1 + exp(z))`` without overflow (cheaper than ``np.logaddexp(0, z)``)."""
-    return np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
-
-
-def _weighted_gram(x: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Return ``x' diag(v) x`` for non-negative ``v``.
-
-    Written as ``s' s`` with ``s = sqrt(v) * x`` so that NumPy can use a symmetric
-    rank-k update (faster than a general product on large ``n``).
-    """
-    s = x * np.sqrt(v)[:, None]
-    return s.T @ s
-
-
-def _check_rows(weights: np.ndarray, k: int, *, what: str) -> int:
-    n_rows = int(np.count_nonzero(weights > 0.0))
-    if n_rows < k:
-        raise _singular_error(what, n_rows, k, cond=math.inf)
-    return n_rows
-
-
-def _fit_logit(
-    d: np.ndarray,
-    x: np.ndarray,
-    w: np.ndarray,
-    *,
-    tol: float = _LOGIT_TOL,
-    max_iter: int = _LOGIT_MAX_ITER,
-) -> np.ndarray:
-    """Weighted logit MLE by Newton-Raphson with step halving.
-
-    Parameters
-    ----------
-    d : numpy.ndarray
-        Shape ``(n,)``, 0/1 outcome.
-    x : numpy.ndarray
-        Shape ``(n, k)`` design, intercept included.
-    w : numpy.ndarray
-        Shape ``(n,)`` non-negative weights (their scale does not matter).
-    tol : float, default 1e-10
-        Convergence when the largest weighted-mean score on equilibrated columns is
-        below ``tol`` and the remaining Newton step is below 1e-6.
-    max_iter : int, default 50
-        Newton iterations before giving up.
-
-    Returns
-    -------
-    numpy.ndarray
-        Shape ``(k,)`` coefficients on the original columns of ``x``.
-
-    Raises
-    ------
-    IdentificationError
-        Singular design, or no convergence (perfect or quasi-complete separation).
-    """
-    what = "propensity score (logit)"
-    n_rows = _check_rows(w, x.shape[1], what=what)
-    wsum = w.sum()
-    sign = 2.0 * d - 1.0
-
-    def neg_loglik(eta: np.ndarray) -> float:
-        return float(w @ _softplus(-sign * eta)) / wsum
-
-    gamma = np.zeros(x.shape[1])
-    eta = np.zeros(x.shape[0])
-    nll = neg_loglik(eta)
-    scale = np.ones(x.shape[1])
-    max_score = math.inf
-    for it in range(max_iter):
-        p = _expit(eta)
-        q = _expit(-eta)  # 1 - p without cancellation
-        score = ((w * (d - p)) @ x) / wsum
-        info = _weighted_gram(x, w * p * q) / wsum
-        try:
-            step = _Gram(info, what=what, n_rows=n_rows).solve(score)
-        except IdentificationError as err:
-            if it == 0:  # at p = 1/2 the information is x'Wx/4: the design itself
-                raise
-            raise _logit_failure(it, max_score) from err
-        if it == 0:
-            # Column scales (weighted RMS of x) from the information at p = 1/2:
-            # tolerances then apply to equilibrated coefficients, whatever the units.
-            scale = 2.0 * np.sqrt(np.diag(info))
-        max_score = float(np.max(np.abs(score / scale)))
-        if max_score < tol and float(np.max(np.abs(step * scale))) < _STEP_TOL:
-            return gamma
-        gamma, eta, nll = _line_search(
-            gamma, step, nll, x, neg_loglik, slope=-float(score @ step)
-        )
-    raise _logit_failure(max_iter, max_score)
-
-
-def _logit_failure(n_iter: int, max_score: float) -> IdentificationError:
-    return IdentificationError(
-        f"The logit propensity score did not converge (stopped after {n_iter} Newton "
-        f"iterations, largest mean score {max_score:.3g}). This usually means perfect "
-        "or quasi-complete separation: a covariate (or combination) predicts "
-        "treatment exactly. Drop or coarsen that covariate, or use method='reg'."
-    )
-
-
-def _fit_ipt(
-    d: np.ndarray,
-    x: np.ndarray,
-    w: np.ndarray,
-    start: np.ndarray,
-    *,
-    tol: float = _IPT_TOL,
-    max_iter: int = _IPT_MAX_ITER,
-) -> np.ndarray:
-    r"""Inverse-probability-tilting (calibration) propensity score of Graham et al.
-
-    Minimises DRDID's ``loss.ps.cal``, the strictly convex (when the controls'
-    design has full rank)
-
-    .. math:: L(\gamma) = \mathbb{E}_n\big[w\{-D X'\gamma + (1-D)\exp(X'\gamma)\}\big],
-
-    whose first-order condition is the exact balancing
-    :math:`\sum_i w_i D_i X_i = \sum_i w_i (1-D_i) e^{X_i'\gamma} X_i`, by Newton's
-    method with Armijo backtracking from the logit estimate ``start`` (DRDID uses
-    ``trust::trust`` from the same start).
-
-    Parameters
-    ----------
-    d, x, w : numpy.ndarray
-        As in :func:`_fit_logit`.
-    start : numpy.ndarray
-        Shape ``(k,)`` starting coefficients.
-    tol : float, default 1e-10
-        Convergence when the largest gradient entry (equilibrated columns) is below
-        ``tol`` and the remaining Newton step is below 1e-6.
-    max_iter : int, default 100
-        Newton iterations before giving up.
-
-    Returns
-    -------
-    numpy.ndarray
-        Shape ``(k,)`` coefficients; the propensity score is ``expit(x @ gamma)``.
-
-    Raises
-    ------
-    IdentificationError
-        The controls' design is singular, or the problem has no finite solution
-        (the treated covariate means lie outside what reweighted controls can
-        reach: lack of overlap).
-    """
-    what = "propensity score (inverse probability tilting, controls)"
-    n = x.shape[0]
-    control_w = w * (1.0 - d)
-    n_rows = _check_rows(control_w, x.shape[1], what=what)
-    treated_w = w * d
-    target = (treated_w @ x) / n
-
-    def loss(eta: np.ndarray) -> float:
-        # exp is clipped so trial points far outside the optimum give a huge but
-        # finite loss (rejected by the line search) instead of overflow warnings.
-        return float((control_w @ np.exp(np.minimum(eta, 700.0)) - treated_w @ eta) / n)
-
-    gamma = np.asarray(start, dtype=np.float64).copy()
-    eta = x @ gamma
-    value = loss(eta)
-    scale = np.ones(x.shape[1])
-    max_grad = math.inf
-    for it in range(max_iter):
-        cw = control_w * np.exp(np.minimum(eta, 700.0))
-        grad = (cw @ x) / n - target
-        hess = _weighted_gram(x, cw) / n
-        try:
-            step = -_Gram(hess, what=what, n_rows=n_rows).solve(grad)
-        except IdentificationError as err:
-            if it == 0:
-                raise
-            raise _ipt_failure(it, max_grad) from err
-        if it == 0:
-            scale = np.sqrt(np.diag(hess))  # equilibrating column scales
-        max_grad = float(np.max(np.abs(grad / scale)))
-        if max_grad < tol and float(np.max(np.abs(step * scale))) < _STEP_TOL:
-            return gamma
-        gamma, eta, value = _line_search(
-            gamma, step, value, x, loss, slope=float(grad @ step)
-        )
-    raise _ipt_failure(max_iter, max_grad)
-
-
-def _ipt_failure(n_iter: int, max_grad: float) -> IdentificationError:
-    return IdentificationError(
-        "The inverse-probability-tilting propensity score (method='dr_improved') did "
-        f"not converge (stopped after {n_iter} Newton iterations, largest gradient "
-        f"{max_grad:.3g}). The treated units' covariate means are probably outside "
-        "what reweighted control units can match (poor overlap). Drop or coarsen "
-        "covariates, or use method='dr'."
-    )
-
-
-def _line_search(
-    gamma: np.ndarray,
-    step: np.ndarray,
-    value: float,
-    x: np.ndarray,
-    objective: Callable[[np.ndarray], float],
-    *,
-    slope: float,
-) -> tuple[np.ndarray, np.ndarray, float]:
-    """Armijo backtracking along ``step`` for an objective of ``eta = x @ gamma``.
-
-    ``slope`` is the directional derivative (negative for a descent direction).
-    Returns the accepted ``(gamma, eta, value)``. If no halving decreases the
-    objective (rounding noise at the optimum) the full step is taken: harmless there,
-    and the convergence test of the caller decides.
-    """
-    t = 1.0
-    slack = 1e-13 * (1.0 + abs(value))
-    for _ in range(_MAX_HALVINGS):
-        new = gamma + t * step
-        eta = x @ new
-        new_value = objective(eta)
-        if (
-            math.isfinite(new_value)
-            and new_value <= value + 1e-4 * t * min(slope, 0.0) + slack
-        ):
-            return new, eta, new_value
-        t *= 0.5
-    new = gamma + step
-    eta = x @ new
-    return new, eta, objective(eta)
-
-
-def _logit_pscore(d: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    return _expit(x @ _fit_logit(d, x, w))
-
-
-def _ipt_pscore(d: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    start = _fit_logit(d, x, w)
-    return _expit(x @ _fit_ipt(d, x, w, start))
-
-
 # ----------------------------------------------------------------------------------
 # Validation and messages
 # ----------------------------------------------------------------------------------
-
-
-def _singular_error(
-    what: str, n_rows: int, k: int, *, cond: float
-) -> IdentificationError:
-    if n_rows < k:
-        return IdentificationError(
-            f"The {what} is not identified: only {n_rows} units with positive weight "
-            f"for {k} covariates (intercept included), i.e. fewer units than "
-            "covariates. Drop covariates or choose a larger comparison group."
-        )
-    detail = (
-        "exactly" if math.isinf(cond) else f"numerically (condition number {cond:.3g})"
-    )
-    return IdentificationError(
-        f"The covariate design of the {what} is singular {detail} among its {n_rows} "
-        f"units with positive weight ({k} covariates, intercept included): some "
-        "covariates are collinear or constant there. Drop those covariates."
-    )
 
 
 def _check_method(method: str) -> str:

@@ -10,10 +10,11 @@ import numpy as np
 import pandas as pd
 
 from tne_eval._validation import check_alpha, check_choice, check_int
+from tne_eval.did.results import AggregateResult, GroupTimeResult
 from tne_eval.errors import SpecError, TneEvalTypeError
-from tne_eval.inference._apply import infer_from_influence
-from tne_eval.inference.spec import IID, Cluster, MultiplierBootstrap, resolve
-from tne_eval.results.did import AggregateResult, GroupTimeResult
+from tne_eval.inference.registry import infer, resolve
+from tne_eval.inference.scores import InfluenceScores
+from tne_eval.notes import INFERENCE_KINDS
 
 __all__ = ["aggregate"]
 
@@ -55,11 +56,11 @@ def _weights_influence(
 
 def aggregate(
     result: GroupTimeResult,
-    *,
     kind: Kind = "simple",
+    *,
     balance_e: int | None = None,
-    min_e: float = -np.inf,
-    max_e: float = np.inf,
+    min_e: float | None = None,
+    max_e: float | None = None,
     inference: object | None = None,
     alpha: float | None = None,
 ) -> AggregateResult:
@@ -133,6 +134,23 @@ def aggregate(
         )
     check_choice(kind, "kind", ("simple", "dynamic", "group", "calendar"))
     alpha = result.alpha if alpha is None else check_alpha(alpha)
+    min_e = _check_event_bound(min_e, "min_e", -np.inf)
+    max_e = _check_event_bound(max_e, "max_e", np.inf)
+    if min_e > max_e:
+        raise SpecError(
+            f"min_e={min_e:g} is larger than max_e={max_e:g}: no event time is kept. "
+            "Give min_e <= max_e."
+        )
+    if kind != "dynamic" and np.isfinite(min_e):
+        raise SpecError(
+            f"min_e applies to kind='dynamic' only (got kind={kind!r}); simple and "
+            "group aggregations keep post-treatment cells up to max_e, as R did's aggte."
+        )
+    if kind == "calendar" and np.isfinite(max_e):
+        raise SpecError(
+            "max_e does not apply to kind='calendar' (it averages every treated cohort "
+            "in each period, as R did's aggte); drop max_e or use kind='dynamic'."
+        )
     if balance_e is not None:
         if kind != "dynamic":
             raise SpecError("balance_e applies to kind='dynamic' only.")
@@ -140,20 +158,17 @@ def aggregate(
     inf = (
         result.inference
         if inference is None
-        else resolve(
-            inference,
-            estimator="aggregate",
-            supported=(IID, Cluster, MultiplierBootstrap),
-        )
+        else resolve(inference, estimator="aggregate", store_type=InfluenceScores)
     )
     table = result.table
     att = table["estimate"].to_numpy(dtype=float)
     g = table["cohort"].to_numpy(dtype=float)
     t = table["time"].to_numpy(dtype=float)
     e = t - g
-    infl = result.influence_values
-    unit_cohort = result.if_cohort
-    unit_w = result.if_weights
+    store = result.scores
+    infl = store.values
+    unit_cohort = store.row_cohort
+    unit_w = store.row_weights
     cohort_values = np.unique(g)
     code = np.searchsorted(cohort_values, unit_cohort)
     unit_cohort_code = np.where(
@@ -200,7 +215,7 @@ def aggregate(
         eseq = eseq[(eseq >= min_e) & (eseq <= max_e)]
         if eseq.size == 0:
             raise SpecError(
-                f"No event time in [{min_e}, {max_e}] exists; available event times: "
+                f"No event time in [{min_e:g}, {max_e:g}] exists; available event times: "
                 f"{', '.join(str(int(v)) for v in np.unique(e))}."
             )
         per_e = []
@@ -266,13 +281,8 @@ def aggregate(
         )
     out_table["estimate"] = [r[2] for r in rows]
     agg_if = np.column_stack([r[3] for r in rows])
-    out = infer_from_influence(
-        agg_if, result.if_cluster_code, result._n_if_clusters(), inf
-    )
-    out_table["std_error"] = out.std_errors
-    vcov = (
-        None if out.vcov is None else pd.DataFrame(out.vcov, index=terms, columns=terms)
-    )
+    agg_store = store.with_values(agg_if)
+    inferred = infer(inf, agg_store, warn_user=False)
     options = MappingProxyType(
         {
             **dict(result.options),
@@ -282,27 +292,19 @@ def aggregate(
             "max_e": None if np.isinf(max_e) else max_e,
         }
     )
-    notes = tuple(n for n in result.notes if not n.startswith("Cluster-robust"))
+    notes = tuple(n for n in result.notes if n.kind not in INFERENCE_KINDS)
     return AggregateResult(
         table=out_table,
-        inference=inf,
         spec=result.spec,
         options=options,
         alpha=alpha,
         nobs=result.nobs,
         n_units=result.n_units,
-        n_clusters=out.n_clusters,
-        notes=notes + out.notes,
+        inference=inf,
+        inferred=inferred,
+        scores=agg_store,
+        notes=notes + inferred.notes,
         provenance=_provenance(result, inf),
-        dof=out.dof,
-        vcov_matrix=vcov,
-        band_draws=out.band_draws,
-        influence_values=agg_if,
-        influence_ids=result.influence_ids,
-        if_cluster_code=result.if_cluster_code,
-        if_cohort=result.if_cohort,
-        if_weights=result.if_weights,
-        cluster_column=result.cluster_column,
         kind=kind,
     )
 
@@ -313,6 +315,22 @@ def _provenance(result: GroupTimeResult, inf: object):
         return None
     seed = int(seed) if isinstance(seed, (int, np.integer)) else result.provenance.seed
     return replace(result.provenance, seed=seed)
+
+
+def _check_event_bound(value: object, name: str, default: float) -> float:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
+        raise TneEvalTypeError(
+            f"{name} must be a number of periods (an int such as -4 or 5, or +/-inf); "
+            f"got {type(value).__name__} {value!r}."
+        )
+    value = float(value)
+    if np.isnan(value):
+        raise SpecError(f"{name} is NaN; give a number of periods or None.")
+    return value
 
 
 def _require(keep: np.ndarray, what: str) -> None:

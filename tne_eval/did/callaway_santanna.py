@@ -15,23 +15,23 @@ from tne_eval._warnings import warn
 from tne_eval.data.prepare import PreparedPanel, prepare_panel
 from tne_eval.data.spec import PanelSpec, RepeatedCrossSectionSpec
 from tne_eval.did._two_by_two import panel_2x2, propensity_score, rc_2x2
+from tne_eval.did.results import GroupTimeResult
 from tne_eval.errors import (
     DroppedObservationsWarning,
     IdentificationError,
     OverlapWarning,
-    SmallClusterWarning,
     SpecError,
     TneEvalTypeError,
 )
-from tne_eval.inference._apply import infer_from_influence
-from tne_eval.inference._checks import COVERAGE_DOC, MIN_TREATED_CLUSTERS
-from tne_eval.inference.spec import IID, Cluster, MultiplierBootstrap, resolve
+from tne_eval.inference.registry import infer, resolve, supported
+from tne_eval.inference.scores import InfluenceScores
+from tne_eval.notes import Note, NoteKind, as_notes
 from tne_eval.results.base import make_provenance
-from tne_eval.results.did import GroupTimeResult
 
 __all__ = ["SUPPORTED_INFERENCE", "att_gt"]
 
-SUPPORTED_INFERENCE = (IID, Cluster, MultiplierBootstrap)
+#: Derived from the inference registry: what influence functions support.
+SUPPORTED_INFERENCE = supported(InfluenceScores)
 ControlGroup = Literal["never_treated", "not_yet_treated"]
 BasePeriod = Literal["varying", "universal"]
 Method = Literal["reg", "ipw", "dr", "dr_improved"]
@@ -234,7 +234,7 @@ def att_gt(
             "att_gt needs the first treated period of each unit: set spec.cohort "
             "(or spec.treatment, a 0/1 column from which it is derived)."
         )
-    inf = resolve(inference, estimator="att_gt", supported=SUPPORTED_INFERENCE)
+    inf = resolve(inference, estimator="att_gt", store_type=InfluenceScores)
     by = getattr(inf, "by", None)
     if by is not None:
         spec = spec.update(cluster=by)
@@ -246,33 +246,41 @@ def att_gt(
         balance="drop" if (is_panel and unbalanced == "drop") else "allow",
         treated_first_period="drop",
     )
-    notes = list(prep.report.notes)
+    notes: list[Note] = list(as_notes(prep.report.notes, NoteKind.DATA))
     if anticipation:
         prep, note = _drop_anticipating_first_period(prep, anticipation)
         if note:
-            notes.append(note)
+            notes.append(Note(note, NoteKind.DATA))
     if control_group == "never_treated" and not np.isinf(prep.cohort).any():
         raise IdentificationError(
             "control_group='never_treated' but no unit is never treated in the "
             "data. Use control_group='not_yet_treated' to compare with units "
             "treated later."
         )
-    if is_panel and prep.balanced:
-        core = _panel_cells(
-            prep, control_group, anticipation, base_period, method, trim_level
-        )
+    if not is_panel:
+        data_kind = "rc"
     else:
-        core = _rc_cells(
-            prep, control_group, anticipation, base_period, method, trim_level
-        )
-    cells, est, infl, cell_notes, if_ids, if_cluster, if_cohort, if_w = core
-    notes += cell_notes
-    if not isinstance(inf, IID):
-        notes += _few_treated_clusters(prep)
+        data_kind = "panel" if prep.balanced else "unbalanced"
+    cells_of = _panel_cells if data_kind == "panel" else _rc_cells
+    cells, est, store, cell_notes = cells_of(
+        prep, control_group, anticipation, base_period, method, trim_level
+    )
+    notes += as_notes(cell_notes, NoteKind.ESTIMATION)
     if not cells:
         raise IdentificationError(
             "No ATT(g,t) could be estimated: every cell lacks treated or comparison "
             "units. Try control_group='not_yet_treated' or check the cohorts."
+        )
+    if data_kind == "unbalanced":
+        notes.append(
+            Note(
+                "Unbalanced panel kept (unbalanced='keep'): each ATT(g,t) compares the "
+                "observations of its two periods with the repeated-cross-section "
+                "estimator, and influence functions are summed by unit (R did's "
+                "allow_unbalanced_panel=TRUE); aggregations weight cohorts by their "
+                "share of units.",
+                NoteKind.ESTIMATION,
+            )
         )
     terms = pd.Index([_term(c.cohort, c.time) for c in cells], name="term")
     table = pd.DataFrame(
@@ -286,80 +294,41 @@ def att_gt(
         },
         index=terms,
     )
-    n_if_clusters = int(if_cluster.max()) + 1 if if_cluster is not None else len(if_ids)
-    seed_rng = None
-    out = infer_from_influence(infl, if_cluster, n_if_clusters, inf, seed_rng=seed_rng)
-    se = out.std_errors.copy()
-    se[np.array([c.reference for c in cells])] = np.nan
-    table["std_error"] = se
-    notes += list(out.notes)
     if base_period == "universal":
         notes.append(
-            "Universal base period: the reference cell of each cohort (t = g - 1 - "
-            "anticipation) is reported as 0 with no standard error."
+            Note(
+                "Universal base period: the reference cell of each cohort (t = g - 1 - "
+                "anticipation) is reported as 0 with no standard error.",
+                NoteKind.ESTIMATION,
+            )
         )
-    vcov = (
-        None if out.vcov is None else pd.DataFrame(out.vcov, index=terms, columns=terms)
-    )
+    inferred = infer(inf, store)
     options = MappingProxyType(
         {
             "control_group": control_group,
             "anticipation": anticipation,
             "base_period": base_period,
             "method": method,
-            "panel": bool(is_panel and prep.balanced),
+            "panel": data_kind == "panel",
+            "data": data_kind,
             "unbalanced": unbalanced,
             "trim_level": trim_level,
         }
     )
     result = GroupTimeResult(
         table=table,
-        inference=inf,
         spec=prep.spec,
         options=options,
         alpha=alpha,
         nobs=prep.n_obs,
         n_units=prep.n_units,
-        n_clusters=out.n_clusters,
-        notes=tuple(notes),
+        inference=inf,
+        inferred=inferred,
+        scores=store,
+        notes=tuple(notes) + inferred.notes,
         provenance=make_provenance(prep.fingerprint, getattr(inf, "seed", None)),
-        dof=out.dof,
-        vcov_matrix=vcov,
-        band_draws=out.band_draws,
-        influence_values=infl,
-        influence_ids=if_ids,
-        if_cluster_code=if_cluster,
-        if_cohort=if_cohort,
-        if_weights=if_w,
-        cluster_column=prep.spec.cluster_col,
     )
-    from dataclasses import replace
-
-    from tne_eval.did.pretrends import pre_trend_test
-
-    return replace(result, pretest=pre_trend_test(result))
-
-
-def _few_treated_clusters(prep: PreparedPanel) -> list[str]:
-    """Note (and warn) when a treated cohort spans few clusters."""
-    if prep.spec.cluster_col == prep.spec.unit:
-        return []
-    treated = np.isfinite(prep.cohort)
-    counts = {
-        float(g): np.unique(prep.cluster_code[prep.cohort == g]).size
-        for g in np.unique(prep.cohort[treated])
-    }
-    if min(counts.values()) >= MIN_TREATED_CLUSTERS:
-        return []
-    spans = ", ".join(f"cohort {g:g}: {n}" for g, n in counts.items())
-    msg = (
-        f"Few treated clusters ({prep.spec.cluster_col!r}; {spans}; "
-        f"{prep.n_clusters} clusters in all). Cluster-robust standard errors of the "
-        f"cells of cohorts with fewer than {MIN_TREATED_CLUSTERS} clusters can be far "
-        f"too small, and the pre-trend test over-rejects; see {COVERAGE_DOC}."
-    )
-    warn(msg, SmallClusterWarning)
-    return [msg]
+    return result._after_inference()
 
 
 def _drop_anticipating_first_period(
@@ -523,8 +492,21 @@ def _panel_cells(
         return idx, res
 
     cells, est, infl = _estimate_cells(cells_all, prep.n_units, estimate, notes)
-    cluster = None if prep.spec.cluster_col == prep.spec.unit else prep.cluster_code
-    return cells, est, infl, notes, prep.unit_ids, cluster, cohort, w_unit
+    return cells, est, _unit_store(prep, infl, w_unit), notes
+
+
+def _unit_store(prep: PreparedPanel, infl, w_unit: np.ndarray) -> InfluenceScores:
+    """Influence functions with one row per unit, clustered as the spec says."""
+    unclustered = prep.spec.cluster_col == prep.spec.unit
+    return InfluenceScores(
+        values=infl,
+        ids=prep.unit_ids,
+        cluster_code=None if unclustered else prep.cluster_code,
+        n_clusters=prep.n_units if unclustered else prep.n_clusters,
+        cluster_column=prep.spec.cluster_col,
+        row_cohort=prep.cohort,
+        row_weights=w_unit,
+    )
 
 
 def _rc_cells(
@@ -567,11 +549,30 @@ def _rc_cells(
     cells, est, infl = _estimate_cells(
         cells_all, prep.n_obs, estimate, notes, sparse_store=True
     )
-    if isinstance(spec, RepeatedCrossSectionSpec) and spec.id:
+    if isinstance(spec, PanelSpec):
+        # Unbalanced panel: the rows of a unit are one draw. Sum them by unit and
+        # rescale, so that theta - theta_0 ~ mean over units of (n_units / n_rows)
+        # x (sum over the unit's rows), as R did's allow_unbalanced_panel does.
+        n_u = prep.n_units
+        by_unit = sparse.csr_array(
+            (np.ones(prep.n_obs), (prep.unit_code, np.arange(prep.n_obs))),
+            shape=(n_u, prep.n_obs),
+        )
+        unit_infl = (by_unit @ infl).toarray() * (n_u / prep.n_obs)
+        w_unit = prep.unit_first(spec.weights) if spec.weights else np.ones(n_u)
+        return cells, est, _unit_store(prep, unit_infl, w_unit), notes
+    if spec.id:
         ids = pd.Index(prep.data[spec.id].to_numpy(), name=spec.id)
     else:
         ids = pd.RangeIndex(prep.n_obs, name="row")
-    # Rows of the same unit (an unbalanced panel), of the same group (repeated
-    # cross-sections: pupils of a school) or of the same cluster are summed.
-    cluster = prep.cluster_code[prep.unit_code]
-    return cells, est, infl, notes, ids, cluster, row_cohort, w_all
+    # Observations of the same group (pupils of a school) share its cluster.
+    store = InfluenceScores(
+        values=infl,
+        ids=ids,
+        cluster_code=prep.cluster_code[prep.unit_code],
+        n_clusters=prep.n_clusters,
+        cluster_column=prep.spec.cluster_col,
+        row_cohort=row_cohort,
+        row_weights=w_all,
+    )
+    return cells, est, store, notes

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-import numpy as np
-
-from tne_eval.inference.influence import influence_vcov
-from tne_eval.inference.spec import IID
-from tne_eval.inference.wald import WaldTest, wald_test
-
-if TYPE_CHECKING:
-    from tne_eval.results.did import GroupTimeResult
+from tne_eval.did.results import GroupTimeResult
+from tne_eval.errors import TneEvalTypeError
+from tne_eval.inference.wald import WaldTest
 
 __all__ = ["pre_trend_test"]
 
@@ -35,6 +28,11 @@ def pre_trend_test(result: GroupTimeResult) -> WaldTest:
         covariance is singular the test is returned with ``p_value = nan`` and a
         ``reason``.
 
+    Raises
+    ------
+    TneEvalTypeError
+        ``result`` is not a :class:`GroupTimeResult`.
+
     Examples
     --------
     >>> import numpy as np, pandas as pd
@@ -47,19 +45,17 @@ def pre_trend_test(result: GroupTimeResult) -> WaldTest:
     >>> df["y"] = rng.normal(size=len(df)) + 1.0 * ((df.g > 0) & (df.year >= df.g))
     >>> gt = tne.att_gt(df, tne.PanelSpec(unit="unit", time="year", outcome="y",
     ...                                   cohort="g"), method="reg")
-    >>> test = gt.pre_trend_test()
-    >>> test.df, test.valid, 0.0 <= test.p_value <= 1.0
-    (3, True, True)
+    >>> test = tne.did.pre_trend_test(gt)
+    >>> test.df, test.terms[0]
+    (3, 'ATT(g=2020,t=2017)')
+    >>> bool(test.p_value > 0.05)  # the null holds in this simulation
+    True
     """
-    table = result.table
-    pre = (~table["post"].to_numpy()) & np.isfinite(table["estimate"].to_numpy())
-    pre &= np.isfinite(table["std_error"].to_numpy())
-    terms = tuple(table.index[pre])
-    null = "no pre-treatment effects (parallel pre-trends)"
-    if not pre.any():
-        return WaldTest(np.nan, 0, np.nan, null, (), "there are no pre-treatment cells")
-    infl = result.influence_values[:, pre]
-    code = None if isinstance(result.inference, IID) else result.if_cluster_code
-    n_clusters = int(code.max()) + 1 if code is not None else None
-    vcov = influence_vcov(infl, code, n_clusters)
-    return wald_test(table["estimate"].to_numpy()[pre], vcov, null=null, terms=terms)
+    if not isinstance(result, GroupTimeResult):
+        raise TneEvalTypeError(
+            "pre_trend_test() needs a GroupTimeResult from att_gt (got "
+            f"{type(result).__name__}); aggregations and TWFE results have no "
+            "group-time pre-treatment cells. For a TWFE event study, test its leads "
+            "from result.event_study()."
+        )
+    return result.pre_trend_test()

@@ -33,40 +33,40 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
+from tne_eval._numerics.within import (
+    BalancedProjector,
+    Design,
+    WithinFit,
+    fit_within,
+    make_projector,
+    ssc_k,
+)
 from tne_eval._validation import check_alpha, check_dataframe, format_examples
 from tne_eval._warnings import warn
 from tne_eval.data.prepare import prepare_panel
 from tne_eval.data.spec import PanelSpec
+from tne_eval.diagnostics.twfe_weights import dcdh_weights
+from tne_eval.did.results import TWFEEventStudyResult, TWFEResult
 from tne_eval.errors import (
     DroppedObservationsWarning,
     IdentificationError,
-    SmallClusterWarning,
     SpecError,
     StaggeredAdoptionWarning,
     TneEvalTypeError,
 )
-from tne_eval.inference._checks import (
-    COVERAGE_DOC,
-    MIN_CLUSTERS,
-    MIN_TREATED_CLUSTERS,
-)
-from tne_eval.inference.influence import cluster_sums, se_floor
-from tne_eval.inference.spec import IID, Cluster, resolve
+from tne_eval.inference.registry import infer, resolve, supported
+from tne_eval.inference.scores import RegressionScores
+from tne_eval.notes import Note, NoteKind, as_notes
 from tne_eval.results.base import make_provenance
-from tne_eval.results.twfe import EventStudyResult, TWFEResult
 
 if TYPE_CHECKING:
     from tne_eval.data.prepare import PreparedPanel
 
 __all__ = ["SUPPORTED_INFERENCE", "twfe", "twfe_event_study"]
 
-SUPPORTED_INFERENCE = (IID, Cluster)
-
-#: A regressor whose variance left after projecting off the fixed effects and the
-#: previous regressors is below this share of its raw second moment is collinear.
-COLLINEARITY_TOL = 1e-10
+#: Derived from the inference registry: what regression scores support.
+SUPPORTED_INFERENCE = supported(RegressionScores)
 
 _RECOMMEND = (
     "Use it as a benchmark only: estimate group-time effects with "
@@ -75,289 +75,13 @@ _RECOMMEND = (
 
 
 # =============================================================================
-# Numerics: arrays in, arrays out
-# =============================================================================
-class _BalancedProjector:
-    """Exact two-way within transform of a balanced panel sorted by unit, time.
-
-    ``w_unit`` are the per-unit weights (panel weights are constant within unit).
-    """
-
-    def __init__(self, n_units: int, n_periods: int, w_unit: np.ndarray) -> None:
-        self.shape = (n_units, n_periods)
-        self.w_unit = w_unit
-        self.w_total = float(w_unit.sum())
-
-    def residualize(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Residual of ``x`` on unit and period effects, and the period effects."""
-        wide = x.reshape(self.shape)
-        dev = wide - wide.mean(axis=1, keepdims=True)
-        period = (self.w_unit @ dev) / self.w_total
-        return (dev - period).ravel(), period
-
-
-#: Eigenvalues of the period system below this share of the largest are its null
-#: space (the constant shift absorbed by the unit effects, one per connected
-#: component of the unit-period graph). Round-off puts them near 1e-14 relative;
-#: numpy's ``pinv`` default cut-off (~1e-15) would invert them and the huge shift
-#: it adds to the period effects cancels only up to round-off in the residual.
-NULL_EIGENVALUE_TOL = 1e-9
-
-
-def _psd_pinv(a: np.ndarray) -> np.ndarray:
-    """Pseudo-inverse of a symmetric positive semi-definite matrix."""
-    values, vectors = np.linalg.eigh(a)
-    keep = values > NULL_EIGENVALUE_TOL * values.max()
-    return (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
-
-
-class _GeneralProjector:
-    r"""Exact weighted two-way within transform of any (unbalanced) panel.
-
-    With :math:`W_i=\sum_t w_{it}`, unit effects are concentrated out and the
-    period effects :math:`b` solve :math:`A b = c` with
-    :math:`A_{ts} = 1\{t=s\}\sum_i w_{it} - \sum_i w_{it} w_{is} / W_i` and
-    :math:`c_t = \sum_i w_{it}(x_{it} - \bar x^w_i)`. ``A`` is singular (a
-    constant shift of ``b`` is absorbed by the unit effects); its pseudo-inverse,
-    with the null space cut explicitly (:data:`NULL_EIGENVALUE_TOL`), gives the
-    minimum-norm solution, and the residual is unique.
-    """
-
-    def __init__(
-        self,
-        unit: np.ndarray,
-        time: np.ndarray,
-        w: np.ndarray,
-        n_units: int,
-        n_periods: int,
-    ) -> None:
-        self.unit, self.time, self.w = unit, time, w
-        self.n_units, self.n_periods = n_units, n_periods
-        self.w_unit = np.bincount(unit, weights=w, minlength=n_units)
-        wt = sparse.csr_matrix((w, (unit, time)), shape=(n_units, n_periods))
-        scaled = sparse.diags(1.0 / self.w_unit) @ wt
-        a = np.diag(np.asarray(wt.sum(axis=0)).ravel()) - (wt.T @ scaled).toarray()
-        self.a_pinv = _psd_pinv((a + a.T) / 2)
-
-    def _unit_mean(self, v: np.ndarray) -> np.ndarray:
-        return np.bincount(self.unit, weights=self.w * v, minlength=self.n_units) / (
-            self.w_unit
-        )
-
-    def residualize(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Residual of ``x`` on unit and period effects, and the period effects."""
-        dev = x - self._unit_mean(x)[self.unit]
-        c = np.bincount(self.time, weights=self.w * dev, minlength=self.n_periods)
-        period = self.a_pinv @ c
-        bt = period[self.time]
-        return dev - bt + self._unit_mean(bt)[self.unit], period
-
-
-@dataclass(frozen=True)
-class _Design:
-    """Regressors: 0/1 treatment terms coded by ``term`` (-1: none) + covariates."""
-
-    term: np.ndarray
-    n_terms: int
-    covariates: np.ndarray  # (n, q), possibly q = 0
-
-    @property
-    def n_columns(self) -> int:
-        return self.n_terms + self.covariates.shape[1]
-
-    def column(self, j: int) -> np.ndarray:
-        if j < self.n_terms:
-            return (self.term == j).astype(float)
-        return self.covariates[:, j - self.n_terms]
-
-
-@dataclass(frozen=True)
-class _Fit:
-    beta: np.ndarray  # (p,) for kept columns, NaN elsewhere
-    kept: np.ndarray  # (p,) bool
-    bread: np.ndarray  # (k, k) inverse of X~'W X~ over kept columns
-    gram: np.ndarray  # (p, p) X'W X~ over all columns
-    unit_scores: np.ndarray  # (n_units, k) sum_t w e~ x~ by unit
-    n_obs: int
-
-
-def _independent_columns(
-    gram: np.ndarray, raw: np.ndarray, tol: float = COLLINEARITY_TOL
-) -> np.ndarray:
-    """Greedy left-to-right selection of linearly independent columns.
-
-    A column is kept when the part of it not explained by the fixed effects and
-    the columns kept before it has a second moment above ``tol`` times its raw
-    second moment ``raw``.
-    """
-    kept: list[int] = []
-    for j in range(gram.shape[0]):
-        resid = gram[j, j]
-        if kept:
-            g_kk = gram[np.ix_(kept, kept)]
-            g_kj = gram[kept, j]
-            resid -= g_kj @ np.linalg.solve(g_kk, g_kj)
-        if raw[j] > 0 and resid > tol * raw[j]:
-            kept.append(j)
-    mask = np.zeros(gram.shape[0], dtype=bool)
-    mask[kept] = True
-    return mask
-
-
-def _fit_within(
-    y: np.ndarray,
-    design: _Design,
-    projector: _BalancedProjector | _GeneralProjector,
-    unit: np.ndarray,
-    time: np.ndarray,
-    w: np.ndarray,
-    n_units: int,
-    n_periods: int,
-) -> _Fit:
-    r"""Weighted least squares of ``y`` on the design plus two-way fixed effects.
-
-    Two passes over the columns keep memory at a few ``n``-vectors whatever the
-    number of regressors: the Gram matrix :math:`X'W\tilde X` is accumulated column
-    by column, then the residual is the projection of :math:`y - X\hat\beta`.
-    Unit-level scores use :math:`\sum_t w_{it}\hat e_{it}\tilde x_{it} =
-    \sum_t w_{it}\hat e_{it}(x_{it} - b_t)`, since residuals sum to zero within
-    each unit (``b`` = period effects of ``x``).
-    """
-    p = design.n_columns
-    has_term = design.term >= 0
-    term_rows = design.term[has_term]
-    gram = np.zeros((p, p))
-    cross = np.zeros(p)
-    raw = np.zeros(p)
-    period_fx = np.zeros((n_periods, p))
-    for j in range(p):
-        x = design.column(j)
-        x_t, period = projector.residualize(x)
-        wx_t = w * x_t
-        gram[: design.n_terms, j] = np.bincount(
-            term_rows, weights=wx_t[has_term], minlength=design.n_terms
-        )
-        if design.covariates.shape[1]:
-            gram[design.n_terms :, j] = design.covariates.T @ wx_t
-        cross[j] = wx_t @ y
-        raw[j] = (w * x) @ x
-        period_fx[:, j] = period
-    gram = (gram + gram.T) / 2
-    kept = _independent_columns(gram, raw)
-    g_k = gram[np.ix_(kept, kept)]
-    bread = np.linalg.inv(g_k)
-    beta_k = np.linalg.solve(g_k, cross[kept])
-    beta = np.full(p, np.nan)
-    beta[kept] = beta_k
-    coef = np.where(kept, beta, 0.0)
-    fitted = np.where(has_term, coef[: design.n_terms][design.term.clip(0)], 0.0)
-    if design.covariates.shape[1]:
-        fitted = fitted + design.covariates @ coef[design.n_terms :]
-    resid, _ = projector.residualize(y - fitted)
-    we = w * resid
-    by_period = sparse.csr_matrix((we, (unit, time)), shape=(n_units, n_periods))
-    scores = np.zeros((n_units, p))
-    if design.n_terms:
-        scores[:, : design.n_terms] = sparse.csr_matrix(
-            (we[has_term], (unit[has_term], term_rows)),
-            shape=(n_units, design.n_terms),
-        ).toarray()
-    for k in range(design.covariates.shape[1]):
-        scores[:, design.n_terms + k] = np.bincount(
-            unit, weights=we * design.covariates[:, k], minlength=n_units
-        )
-    scores -= by_period @ period_fx
-    return _Fit(
-        beta=beta,
-        kept=kept,
-        bread=bread,
-        gram=gram,
-        unit_scores=scores[:, kept],
-        n_obs=int(y.size),
-    )
-
-
-def ssc_k(n_regressors: int, n_periods: int, periods_nested: bool) -> int:
-    """Count the parameters :math:`K` of the :math:`(N-1)/(N-K)` factor.
-
-    fixest's default ``ssc(fixef.K = "nested")``: the regressors plus the fixed
-    effects not nested in the clusters. Unit effects are always nested (clusters
-    are at or above the unit), so :math:`K = k + T` (the :math:`T-1` period
-    effects plus the intercept), or :math:`k + 1` when the periods are nested too.
-    This is also Stata's ``xtreg, fe vce(cluster c)`` count.
-    """
-    return n_regressors + (1 if periods_nested else n_periods)
-
-
-@dataclass(frozen=True)
-class RegressionInference:
-    """Standard errors of a TWFE fit and what goes with them."""
-
-    std_errors: np.ndarray
-    vcov: np.ndarray
-    dof: float | None
-    n_clusters: int
-    notes: tuple[str, ...]
-
-
-def regression_inference(
-    unit_scores: np.ndarray,
-    bread: np.ndarray,
-    cluster_code: np.ndarray,
-    n_clusters: int,
-    *,
-    n_obs: int,
-    k: int,
-    small_sample: bool,
-    label: str,
-) -> RegressionInference:
-    r"""Cluster-robust sandwich from unit-level scores.
-
-    :math:`V = c\,B^{-1}\big(\sum_g s_g s_g'\big)B^{-1}` with :math:`B=\tilde X'W\tilde X`,
-    :math:`s_g` the sum of the scores of cluster :math:`g` and, with
-    ``small_sample``, :math:`c = \frac{G}{G-1}\frac{N-1}{N-K}` (CR1) and a
-    :math:`t_{G-1}` reference distribution; otherwise :math:`c = 1` (CR0) and the
-    normal distribution.
-    """
-    sums = cluster_sums(unit_scores, cluster_code, n_clusters)
-    meat = sums.T @ sums
-    vcov = bread @ meat @ bread
-    vcov = (vcov + vcov.T) / 2
-    if small_sample:
-        if n_clusters < 2:
-            raise IdentificationError(
-                f"Cluster-robust inference needs at least 2 clusters ({label} has "
-                f"{n_clusters}). Cluster at a finer level or use inference='iid'."
-            )
-        factor = n_clusters / (n_clusters - 1) * (n_obs - 1) / (n_obs - k)
-        vcov = vcov * factor
-        dof: float | None = float(n_clusters - 1)
-        note = (
-            f"Cluster-robust standard errors by {label} ({n_clusters} clusters): "
-            f"variance multiplied by G/(G-1)*(N-1)/(N-K) = {n_clusters}/"
-            f"{n_clusters - 1}*{n_obs - 1}/{n_obs - k} (K = {k}: regressors and "
-            "fixed effects not nested in the clusters, as fixest's default and "
-            f"Stata's xtreg, fe), t({n_clusters - 1}) critical values."
-        )
-    else:
-        dof = None
-        note = (
-            f"Cluster-robust standard errors by {label} ({n_clusters} clusters) "
-            "without small-sample correction (CR0), normal critical values."
-        )
-    se = np.sqrt(np.clip(np.diag(vcov), 0.0, None))
-    se = np.where(se > se_floor(), se, np.nan)
-    return RegressionInference(se, vcov, dof, n_clusters, (note,))
-
-
-# =============================================================================
 # Shared preparation
 # =============================================================================
 @dataclass
 class _Setup:
     prep: PreparedPanel
-    inference: IID | Cluster
-    notes: list[str]
+    inference: object
+    notes: list[Note]
     y: np.ndarray
     w: np.ndarray
     unit: np.ndarray
@@ -385,14 +109,14 @@ def _check_spec(spec: object, estimator: str) -> PanelSpec:
 def _setup(
     data: pd.DataFrame, spec: PanelSpec, inference: object, estimator: str
 ) -> _Setup:
-    inf = resolve(inference, estimator=estimator, supported=SUPPORTED_INFERENCE)
+    inf = resolve(inference, estimator=estimator, store_type=RegressionScores)
     by = getattr(inf, "by", None)
     if by is not None:
         spec = spec.update(cluster=by)
     prep = prepare_panel(
         data, spec, missing="drop", balance="allow", treated_first_period="keep"
     )
-    notes = list(prep.report.notes)
+    notes = list(as_notes(prep.report.notes, NoteKind.DATA))
     w = prep.weights
     zero = w == 0
     if zero.any():
@@ -402,7 +126,7 @@ def _setup(
             "unit(s)) with zero weight: they do not enter a weighted regression."
         )
         warn(msg, DroppedObservationsWarning)
-        notes.append(msg)
+        notes.append(Note(msg, NoteKind.DATA))
         again = prep.data.loc[keep]
         prep = prepare_panel(
             again,
@@ -432,54 +156,23 @@ def _setup(
     )
 
 
-def _projector(
-    unit: np.ndarray,
-    time: np.ndarray,
-    w: np.ndarray,
-    n_units: int,
-    n_periods: int,
-) -> _BalancedProjector | _GeneralProjector:
-    """Balanced fast path when every unit has every period (rows sorted)."""
-    if unit.size == n_units * n_periods:
-        w_wide = w.reshape(n_units, n_periods)
-        if np.all(w_wide == w_wide[:, :1]):
-            return _BalancedProjector(n_units, n_periods, w_wide[:, 0].copy())
-    return _GeneralProjector(unit, time, w, n_units, n_periods)
-
-
 def _staggered(cohorts: np.ndarray) -> np.ndarray:
     """Sorted distinct treated cohorts."""
     return np.unique(cohorts[np.isfinite(cohorts)])
 
 
-def _covariate_notes(names: tuple[str, ...], kept: np.ndarray) -> list[str]:
+def _covariate_notes(names: tuple[str, ...], kept: np.ndarray) -> list[Note]:
     dropped = [n for n, k in zip(names, kept) if not k]
     if not dropped:
         return []
     return [
-        f"Covariate(s) {format_examples(dropped, len(dropped))} dropped: constant "
-        "within units (absorbed by the unit fixed effects) or collinear with the "
-        "other regressors. This leaves the other estimates unchanged."
+        Note(
+            f"Covariate(s) {format_examples(dropped, len(dropped))} dropped: constant "
+            "within units (absorbed by the unit fixed effects) or collinear with the "
+            "other regressors. This leaves the other estimates unchanged.",
+            NoteKind.ESTIMATION,
+        )
     ]
-
-
-def _cluster_checks(
-    cluster_code_unit: np.ndarray,
-    n_clusters: int,
-    label: str,
-    treated_unit: np.ndarray,
-) -> list[str]:
-    n_treated_cl = np.unique(cluster_code_unit[treated_unit]).size
-    if n_clusters >= MIN_CLUSTERS and n_treated_cl >= MIN_TREATED_CLUSTERS:
-        return []
-    msg = (
-        f"Few clusters for analytic cluster-robust inference: {n_clusters} clusters "
-        f"({label}), {n_treated_cl} of them with treated units (thresholds "
-        f"{MIN_CLUSTERS} and {MIN_TREATED_CLUSTERS}). Standard errors and t("
-        f"{n_clusters - 1}) intervals can be too narrow; see {COVERAGE_DOC}."
-    )
-    warn(msg, SmallClusterWarning)
-    return [msg]
 
 
 def _periods_nested(time: np.ndarray, cluster_row: np.ndarray, n_periods: int) -> bool:
@@ -491,61 +184,35 @@ def _periods_nested(time: np.ndarray, cluster_row: np.ndarray, n_periods: int) -
     return bool(np.all(lo == hi))
 
 
-def infer(
-    inference: IID | Cluster,
-    unit_scores: np.ndarray,
-    bread: np.ndarray,
-    unit_cluster_code: np.ndarray,
-    cluster_column: str,
-    unit_treated: np.ndarray,
-    *,
-    n_obs: int,
-    k_cluster: int,
-    k_unit: int,
-) -> tuple[RegressionInference, list[str]]:
-    """Compute standard errors for an inference choice, with the few-clusters check.
-
-    ``IID`` (independent units) clusters by unit with the CR1 factor: the periods of
-    a unit are never treated as independent. ``Cluster`` uses the spec's cluster
-    column (codes ``unit_cluster_code``).
-    """
-    n_units = unit_scores.shape[0]
-    if isinstance(inference, IID):
-        code, g, k, small = np.arange(n_units), n_units, k_unit, True
-        label = "unit (inference='iid': independent units)"
-        short = "unit"
-    else:
-        code, g, k = unit_cluster_code, int(unit_cluster_code.max()) + 1, k_cluster
-        small = inference.small_sample
-        label = short = repr(cluster_column)
-    out = regression_inference(
-        unit_scores, bread, code, g, n_obs=n_obs, k=k, small_sample=small, label=label
-    )
-    return out, _cluster_checks(code, g, short, unit_treated)
-
-
-def _inference_parts(
-    setup: _Setup, fit: _Fit, n_periods: int
-) -> tuple[int, int, RegressionInference, list[str]]:
-    """Cluster codes, K, and the standard errors of the kept columns."""
+def _regression_scores(
+    setup: _Setup, fit: WithinFit, n_periods: int
+) -> RegressionScores:
+    """Collect what the fit stores so that any supported inference can be computed."""
     prep = setup.prep
     k_reg = int(fit.kept.sum())
     cl_row = prep.cluster_code[setup.unit]
-    k_cluster = ssc_k(k_reg, n_periods, _periods_nested(setup.time, cl_row, n_periods))
-    k_unit = ssc_k(k_reg, n_periods, _periods_nested(setup.time, setup.unit, n_periods))
-    treated = np.isfinite(prep.cohort)
-    out, notes = infer(
-        setup.inference,
-        fit.unit_scores,
-        fit.bread,
-        prep.cluster_code,
-        prep.spec.cluster_col,
-        treated,
+    return RegressionScores(
+        beta=fit.beta[fit.kept],
+        bread=fit.bread,
+        unit_scores=fit.unit_scores,
+        unit_cluster_code=prep.cluster_code,
+        n_clusters=prep.n_clusters,
+        cluster_column=prep.spec.cluster_col,
+        unit_column=prep.spec.unit,
+        unit_cohort=prep.cohort,
         n_obs=fit.n_obs,
-        k_cluster=k_cluster,
-        k_unit=k_unit,
+        k_cluster=ssc_k(
+            k_reg, n_periods, _periods_nested(setup.time, cl_row, n_periods)
+        ),
+        k_unit=ssc_k(
+            k_reg, n_periods, _periods_nested(setup.time, setup.unit, n_periods)
+        ),
+        x_tilde=fit.x_tilde,
+        resid=fit.resid,
+        weights=setup.w,
+        row_unit=setup.unit,
+        row_time=setup.time,
     )
-    return k_cluster, k_unit, out, notes
 
 
 # =============================================================================
@@ -680,11 +347,13 @@ def twfe(
     prep = setup.prep
     n_periods = len(prep.periods)
     treated_row = setup.cohort_row <= prep.periods[prep.time_code]
-    design = _Design(
+    design = Design(
         term=np.where(treated_row, 0, -1), n_terms=1, covariates=setup.covariates
     )
-    projector = _projector(setup.unit, setup.time, setup.w, setup.n_units, n_periods)
-    fit = _fit_within(
+    projector = make_projector(
+        setup.unit, setup.time, setup.w, setup.n_units, n_periods
+    )
+    fit = fit_within(
         setup.y,
         design,
         projector,
@@ -705,8 +374,15 @@ def twfe(
     cohorts = _staggered(prep.cohort)
 
     # -- de Chaisemartin & D'Haultfoeuille weights --------------------------------
-    wtab, n_neg, sum_neg, sigma_fe = _dcdh_weights(
-        setup, design, projector, fit, float(fit.beta[0]), treated_row
+    wtab, n_neg, sum_neg, sigma_fe = dcdh_weights(
+        fit.x_tilde,
+        fit.gram[np.ix_(fit.kept, fit.kept)],
+        setup.w,
+        treated_row,
+        setup.cohort_row,
+        setup.time,
+        prep.periods,
+        float(fit.beta[0]),
     )
     n_cells = len(wtab)
     weight_note = (
@@ -730,108 +406,42 @@ def twfe(
             f"de Chaisemartin & D'Haultfoeuille 2020). {_RECOMMEND.format(kind='')}"
         )
         warn(msg, StaggeredAdoptionWarning)
-        notes.append(msg)
-    notes.append(weight_note)
+        notes.append(Note(msg, NoteKind.DIAGNOSTIC))
+    notes.append(Note(weight_note, NoteKind.DIAGNOSTIC))
 
-    k_cluster, k_unit, out, cl_notes = _inference_parts(setup, fit, n_periods)
-    notes += list(out.notes) + cl_notes
+    store = _regression_scores(setup, fit, n_periods)
+    inferred = infer(setup.inference, store)
     names = ["D", *[c for c, k in zip(setup.covariate_names, fit.kept[1:]) if k]]
-    beta_k = fit.beta[fit.kept]
     table = pd.DataFrame(
-        {"estimate": beta_k[:1], "std_error": out.std_errors[:1]},
-        index=pd.Index(["D"], name="term"),
+        {"estimate": store.beta[:1]}, index=pd.Index(["D"], name="term")
     )
-    cov_table = pd.DataFrame(
-        {"estimate": beta_k[1:], "std_error": out.std_errors[1:]},
-        index=pd.Index(names[1:], name="term"),
-    )
-    vcov = pd.DataFrame(out.vcov[:1, :1], index=table.index, columns=table.index)
     options = MappingProxyType(
         {
             "treatment": "D = 1{t >= cohort}",
             "covariates": tuple(names[1:]),
             "weights": prep.spec.weights,
-            "balanced": isinstance(projector, _BalancedProjector),
+            "balanced": isinstance(projector, BalancedProjector),
         }
     )
     return TWFEResult(
         table=table,
-        inference=setup.inference,
         spec=prep.spec,
         options=options,
         alpha=alpha,
         nobs=fit.n_obs,
         n_units=setup.n_units,
-        n_clusters=out.n_clusters,
-        notes=tuple(notes),
+        inference=setup.inference,
+        inferred=inferred,
+        scores=store,
+        score_terms=pd.Index(names, name="term"),
+        notes=tuple(notes) + inferred.notes,
         provenance=make_provenance(prep.fingerprint),
-        dof=out.dof,
-        vcov_matrix=vcov,
-        cluster_column=prep.spec.cluster_col,
-        unit_scores=fit.unit_scores,
-        bread=fit.bread,
-        unit_cluster_code=prep.cluster_code,
-        unit_treated=np.isfinite(prep.cohort),
-        k_cluster=k_cluster,
-        k_unit=k_unit,
-        n_terms=1,
-        reference_mask=np.zeros(1, dtype=bool),
-        covariate_table=cov_table,
         cohorts=tuple(float(c) for c in cohorts),
         weights_table=wtab,
         n_negative_weights=n_neg,
         sum_negative_weights=sum_neg,
         sigma_fe=sigma_fe,
     )
-
-
-def _dcdh_weights(
-    setup: _Setup,
-    design: _Design,
-    projector: _BalancedProjector | _GeneralProjector,
-    fit: _Fit,
-    beta: float,
-    treated_row: np.ndarray,
-) -> tuple[pd.DataFrame, int, float, float]:
-    """Weights of the treated observations in the static coefficient, by cell."""
-    eps, _ = projector.residualize(design.column(0))
-    cov_kept = np.flatnonzero(fit.kept[1:]) + 1
-    if cov_kept.size:
-        g = fit.gram
-        gamma = np.linalg.solve(g[np.ix_(cov_kept, cov_kept)], g[cov_kept, 0])
-        for j, gj in zip(cov_kept, gamma):
-            x_t, _ = projector.residualize(design.column(j))
-            eps = eps - gj * x_t
-    w = setup.w
-    num = w * eps
-    denom = num[treated_row].sum()
-    weight = num[treated_row] / denom
-    prep = setup.prep
-    cohort = setup.cohort_row[treated_row]
-    cohort_values, cohort_idx = np.unique(cohort, return_inverse=True)
-    n_periods = len(prep.periods)
-    cell = cohort_idx * n_periods + prep.time_code[treated_row]
-    n_cells = cohort_values.size * n_periods
-    n_obs = np.bincount(cell, minlength=n_cells)
-    present = np.flatnonzero(n_obs)
-    cell_weight = np.bincount(cell, weights=weight, minlength=n_cells)[present]
-    c_of = cohort_values[present // n_periods]
-    t_of = prep.periods[present % n_periods]
-    cells = pd.DataFrame(
-        {
-            "cohort": c_of.astype(np.int64),
-            "time": t_of.astype(np.int64),
-            "event_time": (t_of - c_of).astype(np.int64),
-            "n_obs": n_obs[present].astype(np.int64),
-            "weight": cell_weight,
-        }
-    )
-    neg = cells["weight"].to_numpy() < 0
-    # sigma(w) of dCDH: shares N_it/N_1, dCDH weights w_it = W_it / share_it
-    share = w[treated_row] / w[treated_row].sum()
-    sd = float(np.sqrt(np.sum(share * (weight / share - 1.0) ** 2)))
-    sigma_fe = abs(beta) / sd if sd > 0 else np.inf
-    return cells, int(neg.sum()), float(cells["weight"].to_numpy()[neg].sum()), sigma_fe
 
 
 # =============================================================================
@@ -892,7 +502,7 @@ def twfe_event_study(
     bin_endpoints: bool = True,
     inference: object = "cluster",
     alpha: float = 0.05,
-) -> EventStudyResult:
+) -> TWFEEventStudyResult:
     r"""Fit an event-study (leads and lags) TWFE regression, a diagnosed benchmark.
 
     Fits :math:`y_{it} = \alpha_i + \lambda_t + \sum_{e \notin R}\beta_e
@@ -931,7 +541,7 @@ def twfe_event_study(
 
     Returns
     -------
-    EventStudyResult
+    TWFEEventStudyResult
         ``to_frame()`` columns ``event_time, binned, reference`` then the
         statistics, one row per event time of the window (terms ``"e=-3"``,
         ``"e<=-4"``, ``"e>=5"``), reference rows included.
@@ -1063,10 +673,13 @@ def twfe_event_study(
         ):
             if mask.any():
                 notes.append(
-                    f"Binned {int(mask.sum())} observation(s) of "
-                    f"{np.unique(setup.unit[mask]).size} treated unit(s) at event "
-                    f"times {side} into the endpoint term {label!r} (bin_endpoints="
-                    "True: a constant effect is assumed beyond the window)."
+                    Note(
+                        f"Binned {int(mask.sum())} observation(s) of "
+                        f"{np.unique(setup.unit[mask]).size} treated unit(s) at event "
+                        f"times {side} into the endpoint term {label!r} (bin_endpoints="
+                        "True: a constant effect is assumed beyond the window).",
+                        NoteKind.ESTIMATION,
+                    )
                 )
         rel_c = np.clip(rel, lo, hi)
     else:
@@ -1079,7 +692,7 @@ def twfe_event_study(
                 f"{int(above.sum())} after; bin_endpoints=False)."
             )
             warn(msg, DroppedObservationsWarning)
-            notes.append(msg)
+            notes.append(Note(msg, NoteKind.DATA))
             setup = _subset(setup, ~drop)
             prep = setup.prep
             t_row = prep.periods[setup.time].astype(float)
@@ -1090,11 +703,11 @@ def twfe_event_study(
     term = np.full(rel_c.shape, -1, dtype=np.int64)
     ok = treated_unit_row & np.isin(rel_c, est_times)
     term[ok] = np.searchsorted(est_times, rel_c[ok].astype(np.int64))
-    design = _Design(term=term, n_terms=est_times.size, covariates=setup.covariates)
-    projector = _projector(
+    design = Design(term=term, n_terms=est_times.size, covariates=setup.covariates)
+    projector = make_projector(
         setup.unit, setup.time, setup.w, setup.n_units, len(prep.periods)
     )
-    fit = _fit_within(
+    fit = fit_within(
         setup.y,
         design,
         projector,
@@ -1135,18 +748,16 @@ def twfe_event_study(
             + _RECOMMEND.format(kind="(kind='dynamic')")
         )
         warn(msg, StaggeredAdoptionWarning)
-        notes.append(msg)
-    k_cluster, k_unit, out, cl_notes = _inference_parts(setup, fit, len(prep.periods))
-    notes += list(out.notes) + cl_notes
+        notes.append(Note(msg, NoteKind.DIAGNOSTIC))
+    store = _regression_scores(setup, fit, len(prep.periods))
+    inferred = infer(setup.inference, store)
     n_terms = design.n_terms
 
     # -- table over the whole window, reference rows included --------------------
     all_labels = [_term_label(e, lo, hi, bin_lo, bin_hi) for e in window.tolist()]
     is_ref = np.isin(window, refs)
     est = np.zeros(window.size)
-    se = np.full(window.size, np.nan)
     est[~is_ref] = fit.beta[:n_terms]
-    se[~is_ref] = out.std_errors[:n_terms]
     index = pd.Index(all_labels, name="term")
     table = pd.DataFrame(
         {
@@ -1156,13 +767,9 @@ def twfe_event_study(
             ],
             "reference": is_ref,
             "estimate": est,
-            "std_error": se,
         },
         index=index,
     )
-    vcov = np.zeros((window.size, window.size))
-    pos = np.flatnonzero(~is_ref)
-    vcov[np.ix_(pos, pos)] = out.vcov[:n_terms, :n_terms]
     # observations and units behind each term (rows are sorted by unit, then time,
     # so the (unit, term) pairs of a unit form runs: no sort needed)
     rel_w = np.clip(rel[treated_unit_row], lo, hi)
@@ -1180,13 +787,6 @@ def twfe_event_study(
         index=index,
     )
     kept_cov = [c for c, k in zip(setup.covariate_names, fit.kept[n_terms:]) if k]
-    cov_table = pd.DataFrame(
-        {
-            "estimate": fit.beta[n_terms:][fit.kept[n_terms:]],
-            "std_error": out.std_errors[n_terms:],
-        },
-        index=pd.Index(kept_cov, name="term"),
-    )
     options = MappingProxyType(
         {
             "leads": leads,
@@ -1196,32 +796,24 @@ def twfe_event_study(
             "bin_endpoints": bin_endpoints,
             "covariates": tuple(kept_cov),
             "weights": prep.spec.weights,
-            "balanced": isinstance(projector, _BalancedProjector),
+            "balanced": isinstance(projector, BalancedProjector),
         }
     )
-    return EventStudyResult(
+    return TWFEEventStudyResult(
         table=table,
-        inference=setup.inference,
         spec=prep.spec,
         options=options,
         alpha=alpha,
         nobs=fit.n_obs,
         n_units=setup.n_units,
-        n_clusters=out.n_clusters,
-        notes=tuple(notes),
+        inference=setup.inference,
+        inferred=inferred,
+        scores=store,
+        score_terms=pd.Index(
+            [lab for lab, r in zip(all_labels, is_ref) if not r] + kept_cov, name="term"
+        ),
+        notes=tuple(notes) + inferred.notes,
         provenance=make_provenance(prep.fingerprint),
-        dof=out.dof,
-        vcov_matrix=pd.DataFrame(vcov, index=index, columns=index),
-        cluster_column=prep.spec.cluster_col,
-        unit_scores=fit.unit_scores,
-        bread=fit.bread,
-        unit_cluster_code=prep.cluster_code,
-        unit_treated=np.isfinite(prep.cohort),
-        k_cluster=k_cluster,
-        k_unit=k_unit,
-        n_terms=n_terms,
-        reference_mask=is_ref,
-        covariate_table=cov_table,
         cohorts=tuple(float(c) for c in cohorts),
         counts=counts,
     )

@@ -11,8 +11,8 @@ import pandas as pd
 from tne_eval._validation import check_dataframe
 from tne_eval.data.spec import PanelSpec, RepeatedCrossSectionSpec
 from tne_eval.did.callaway_santanna import att_gt
+from tne_eval.did.results import TwoByTwoResult
 from tne_eval.errors import SpecError, TneEvalTypeError
-from tne_eval.results.did import TwoByTwoResult
 
 __all__ = ["did_2x2"]
 
@@ -128,39 +128,21 @@ def did_2x2(
             f"{list(gt.table.index)}. Use att_gt for staggered designs."
         )
     table = pd.DataFrame(
-        {
-            "estimate": post["estimate"].to_numpy(),
-            "std_error": post["std_error"].to_numpy(),
-        },
+        {"estimate": post["estimate"].to_numpy()},
         index=pd.Index(["ATT"], name="term"),
     )
-    vcov = (
-        None
-        if gt.vcov_matrix is None
-        else pd.DataFrame(
-            gt.vcov_matrix.to_numpy(), index=table.index, columns=table.index
-        )
-    )
-    opts = {k: gt.options[k] for k in ("method", "panel", "trim_level")}
+    opts = {k: gt.options[k] for k in ("method", "panel", "data", "trim_level")}
     opts["cohort"] = int(post["cohort"].iloc[0])
     return TwoByTwoResult(
         table=table,
-        inference=gt.inference,
         spec=gt.spec,
         options=MappingProxyType(opts),
         alpha=gt.alpha,
         nobs=gt.nobs,
         n_units=gt.n_units,
-        n_clusters=gt.n_clusters,
+        inference=gt.inference,
+        inferred=gt.inferred,
+        scores=gt.scores,
         notes=gt.notes,
         provenance=gt.provenance,
-        dof=gt.dof,
-        vcov_matrix=vcov,
-        band_draws=gt.band_draws,
-        influence_values=gt.influence_values,
-        influence_ids=gt.influence_ids,
-        if_cluster_code=gt.if_cluster_code,
-        if_cohort=gt.if_cohort,
-        if_weights=gt.if_weights,
-        cluster_column=gt.cluster_column,
     )

@@ -1,5 +1,12 @@
-"""Inference specifications and numerics (cluster sums, bootstrap)."""
+"""Inference: choices (:mod:`.spec`), score stores (:mod:`.scores`), computations.
 
-from tne_eval.inference.spec import IID, Cluster, MultiplierBootstrap, resolve
+:mod:`.registry` maps each inference choice and kind of stored scores to its
+computation (:mod:`.influence` for influence functions, :mod:`.sandwich` for
+regressions, :mod:`.bootstrap` for the multiplier bootstrap); :mod:`.wald` holds
+joint tests and :mod:`.few_clusters` the shared few-clusters diagnostics.
+"""
 
-__all__ = ["IID", "Cluster", "MultiplierBootstrap", "resolve"]
+from tne_eval.inference.registry import resolve, supported
+from tne_eval.inference.spec import IID, Cluster, MultiplierBootstrap
+
+__all__ = ["IID", "Cluster", "MultiplierBootstrap", "resolve", "supported"]

@@ -1,7 +1,10 @@
 """Multiplier bootstrap of influence functions with sup-t bands (numpy only).
 
-Draws are generated from uniform doubles in fixed blocks of repetitions, so that
-the result depends only on the seed, never on block sizes or parallelism.
+The multipliers are generated from uniform doubles in a fixed order, so they
+depend only on the seed, never on block sizes or parallelism. The draws are matrix
+products of the multipliers with the cluster sums: their rounding depends on the
+BLAS kernel used for each block shape, so draws for different block sizes agree
+to rounding (about 1e-16 absolute), not bit for bit.
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ def multiplier_bootstrap(
     rng : numpy.random.Generator
         Source of randomness.
     block : int, default 64
-        Repetitions drawn at once (memory only; results do not depend on it).
+        Repetitions drawn at once (memory only; results agree to rounding).
 
     Returns
     -------

@@ -10,10 +10,27 @@ analytic variance of R ``did`` (``crossprod(IF)/n / n``) at the unit level.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy import sparse
 
-__all__ = ["cluster_sums", "influence_vcov", "se_floor"]
+from tne_eval.errors import InferenceError
+from tne_eval.inference.bootstrap import multiplier_bootstrap
+from tne_eval.inference.output import Inferred
+from tne_eval.inference.spec import IID, Cluster, MultiplierBootstrap
+from tne_eval.notes import Note, NoteKind
+
+if TYPE_CHECKING:
+    from tne_eval.inference.scores import InfluenceScores
+
+__all__ = [
+    "analytic_from_influence",
+    "bootstrap_from_influence",
+    "cluster_sums",
+    "influence_vcov",
+    "se_floor",
+]
 
 
 def se_floor() -> float:
@@ -105,3 +122,137 @@ def influence_vcov(
     if small_sample and g > 1:
         vcov *= g / (g - 1)
     return vcov
+
+
+def _floored(vcov: np.ndarray) -> np.ndarray:
+    se = np.sqrt(np.clip(np.diag(vcov), 0.0, None))
+    return np.where(se > se_floor(), se, np.nan)
+
+
+def _clusters_for(inference: object, store: InfluenceScores) -> InfluenceScores:
+    """Return the store with the clusters the inference uses (IID: rows alone)."""
+    if isinstance(inference, IID):
+        return store.unclustered()
+    if store.cluster_code is not None and store.n_clusters < 2:
+        raise InferenceError(
+            f"Cluster-robust inference needs at least 2 clusters ("
+            f"{store.cluster_column!r} has {store.n_clusters}). Cluster at a finer "
+            "level (e.g. spec.cluster=None for the unit) or use inference='iid'."
+        )
+    return store
+
+
+def _where(store: InfluenceScores) -> str:
+    if not store.clustered:
+        return f"unclustered ({store.n} independent {store.ids.name or 'row'!r} rows)"
+    return f"clusters of {store.cluster_column!r} ({store.n_clusters} clusters)"
+
+
+def _clusters_label(store: InfluenceScores) -> str:
+    if store.clustered:
+        return repr(store.cluster_column)
+    return f"none (independent {store.ids.name or 'row'!r} rows)"
+
+
+def analytic_from_influence(
+    inference: IID | Cluster, store: InfluenceScores
+) -> Inferred:
+    r"""Analytic variance of influence-function estimates.
+
+    :math:`\hat V = \frac{c}{n^2}\sum_g s_g s_g'` with :math:`s_g` the sum of the
+    influence functions of cluster :math:`g` (each row its own cluster for
+    :class:`IID`, or when clusters are not coarser than the rows). With
+    ``Cluster(small_sample=True)`` and clusters coarser than the rows,
+    :math:`c = G/(G-1)` and a :math:`t_{G-1}` reference distribution; otherwise
+    :math:`c = 1` and the normal distribution.
+    """
+    store = _clusters_for(inference, store)
+    coarse = store.clustered
+    small = bool(getattr(inference, "small_sample", False)) and coarse
+    vcov = influence_vcov(
+        store.values,
+        store.cluster_code if coarse else None,
+        store.n_clusters,
+        small_sample=small,
+    )
+    g = store.n_clusters if coarse else store.n
+    if small:
+        description = (
+            f"cluster-robust by {store.cluster_column!r} ({g} clusters), variance "
+            f"x G/(G-1), t({g - 1})"
+        )
+        note = (
+            f"Cluster-robust standard errors by {store.cluster_column!r} with {g} "
+            f"clusters: variance multiplied by G/(G-1) and t({g - 1}) critical values."
+        )
+    elif coarse:
+        description = (
+            f"cluster-robust by {store.cluster_column!r} ({g} clusters), normal"
+        )
+        note = (
+            f"Cluster-robust standard errors by {store.cluster_column!r} with {g} "
+            "clusters, without small-sample correction; normal critical values."
+        )
+    else:
+        description = f"{_where(store)}, normal"
+        note = (
+            f"Standard errors from the influence functions of {g} independent "
+            f"{store.ids.name or 'row'!r} rows (no clustering); normal critical values."
+        )
+    return Inferred(
+        std_errors=_floored(vcov),
+        vcov=vcov,
+        dof=float(g - 1) if small else None,
+        n_clusters=g,
+        description=description,
+        clusters=_clusters_label(store),
+        notes=(Note(note, NoteKind.INFERENCE),),
+    )
+
+
+def bootstrap_from_influence(
+    inference: MultiplierBootstrap, store: InfluenceScores
+) -> Inferred:
+    """Multiplier bootstrap of influence-function estimates (R ``did``'s ``mboot``).
+
+    Multipliers are shared by the rows of a cluster. ``vcov`` is the analytic
+    covariance with the same clusters (no small-sample factor); the standard
+    errors, draws and sup-t band come from the bootstrap.
+    """
+    store = _clusters_for(inference, store)
+    coarse = store.clustered
+    sums = cluster_sums(
+        store.values, store.cluster_code if coarse else None, store.n_clusters
+    )
+    boot = multiplier_bootstrap(
+        sums,
+        store.n,
+        reps=inference.reps,
+        weights=inference.weights,
+        rng=np.random.default_rng(inference.seed),
+    )
+    vcov = sums.T @ sums / store.n**2
+    g = store.n_clusters if coarse else store.n
+    where = _where(store)
+    description = (
+        f"multiplier bootstrap ({inference.weights}, {inference.reps} draws) by {where}"
+    )
+    return Inferred(
+        std_errors=boot.std_errors,
+        vcov=vcov,
+        dof=None,
+        n_clusters=g,
+        description=description,
+        clusters=_clusters_label(store),
+        notes=(
+            Note(
+                f"Multiplier bootstrap with {inference.reps} {inference.weights} draws "
+                f"shared within {where}; standard errors from the interquartile range "
+                "of the draws (as R did)"
+                + ("; sup-t simultaneous band." if inference.uniform_band else "."),
+                NoteKind.INFERENCE,
+            ),
+        ),
+        draws=boot.draws,
+        band_draws=boot.sup_t if inference.uniform_band else None,
+    )

@@ -1,29 +1,22 @@
-"""Inference choices as frozen objects, resolved through one registry.
+"""Inference choices as frozen, validated objects.
 
-Every estimator declares the inference classes it supports; :func:`resolve`
-turns user input (an object or a string shortcut) into a validated object and
-raises :class:`~tne_eval.errors.InferenceError` listing the supported options
-otherwise. Changing inference on a result returns a *new* result.
+They hold no data. :mod:`tne_eval.inference.registry` maps each choice and the
+kind of scores an estimator stores (:mod:`tne_eval.inference.scores`) to the
+computation of its standard errors; what an estimator supports follows from that
+mapping. Changing inference on a result returns a *new* result.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
 from tne_eval._validation import check_choice, check_int, check_seed
-from tne_eval.errors import InferenceError, TneEvalTypeError
+from tne_eval.errors import TneEvalTypeError
 
-__all__ = [
-    "IID",
-    "Cluster",
-    "Inference",
-    "MultiplierBootstrap",
-    "resolve",
-]
+__all__ = ["IID", "SHORTCUTS", "Cluster", "Inference", "MultiplierBootstrap"]
 
 BootstrapWeights = Literal["rademacher", "mammen"]
 
@@ -117,54 +110,11 @@ class MultiplierBootstrap:
 
 Inference = IID | Cluster | MultiplierBootstrap
 
-_SHORTCUTS: dict[str, Inference] = {
+#: String shortcuts accepted wherever an inference object is.
+SHORTCUTS: dict[str, Inference] = {
     "iid": IID(),
     "cluster": Cluster(),
     "analytic": Cluster(),
     "bootstrap": MultiplierBootstrap(),
     "multiplier": MultiplierBootstrap(),
 }
-
-
-def resolve(
-    inference: object, *, estimator: str, supported: Sequence[type]
-) -> Inference:
-    """Turn an inference argument into a supported, validated spec object.
-
-    Parameters
-    ----------
-    inference : object or str
-        An inference object or a shortcut: ``"iid"``, ``"cluster"`` /
-        ``"analytic"``, ``"bootstrap"`` / ``"multiplier"``.
-    estimator : str
-        Name of the calling estimator, used in messages.
-    supported : sequence of type
-        Inference classes the estimator supports.
-
-    Raises
-    ------
-    InferenceError
-        Unknown shortcut, or an inference the estimator does not support; the
-        message lists the supported options.
-
-    Examples
-    --------
-    >>> resolve("cluster", estimator="att_gt", supported=(Cluster, MultiplierBootstrap))
-    Cluster(by=None, small_sample=True)
-    """
-    names = ", ".join(cls.__name__ for cls in supported)
-    shortcuts = [k for k, v in _SHORTCUTS.items() if type(v) in supported]
-    if isinstance(inference, str):
-        key = inference.lower()
-        if key not in _SHORTCUTS or type(_SHORTCUTS[key]) not in supported:
-            raise InferenceError(
-                f"{estimator} does not support inference={inference!r}; supported: "
-                f"{names} (shortcuts: {', '.join(repr(s) for s in shortcuts)})."
-            )
-        return _SHORTCUTS[key]
-    if type(inference) not in supported:
-        raise InferenceError(
-            f"{estimator} does not support {type(inference).__name__}; supported: "
-            f"{names}."
-        )
-    return inference  # type: ignore[return-value]

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import stats
 
-__all__ = ["WaldTest", "wald_test"]
+from tne_eval.inference.influence import influence_vcov
+
+if TYPE_CHECKING:
+    from tne_eval.inference.scores import InfluenceScores
+
+__all__ = ["WaldTest", "wald_test", "wald_test_scores"]
 
 
 @dataclass(frozen=True)
@@ -67,3 +73,33 @@ def wald_test(
         )
     stat = float(theta @ np.linalg.solve(vcov, theta))
     return WaldTest(stat, k, float(stats.chi2.sf(stat, k)), null, terms)
+
+
+def wald_test_scores(
+    estimates: np.ndarray,
+    store: InfluenceScores,
+    *,
+    clustered: bool,
+    null: str,
+    terms: tuple[str, ...] = (),
+) -> WaldTest:
+    r"""Joint Wald test that estimates with stored influence functions are zero.
+
+    The covariance is the analytic influence-function covariance, clustered as the
+    store (when ``clustered``) or with every row its own cluster, without
+    small-sample factor and compared with :math:`\chi^2` (R ``did``'s pre-test).
+    """
+    use = store if clustered else store.unclustered()
+    if use.cluster_code is not None and use.n_clusters < 2:
+        return WaldTest(
+            np.nan,
+            int(np.size(estimates)),
+            np.nan,
+            null,
+            terms,
+            f"a single cluster of {use.cluster_column!r}: no covariance can be formed",
+        )
+    vcov = influence_vcov(
+        use.values, use.cluster_code if use.clustered else None, use.n_clusters
+    )
+    return wald_test(estimates, vcov, null=null, terms=terms)

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tne_eval.plotting._axes import draw_intervals, get_ax
+from tne_eval.plotting._axes import get_ax
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from tne_eval.results.twfe import EventStudyResult, TWFEResult
+    from tne_eval.results.base import EstimationResult
 
 __all__ = ["plot_event_study_twfe", "plot_twfe_weights"]
 
 
 def plot_event_study_twfe(
-    result: EventStudyResult,
+    result: EstimationResult,
     *,
     ax: Axes | None = None,
     alpha: float | None = None,
@@ -24,12 +24,13 @@ def plot_event_study_twfe(
 ) -> Axes:
     """Plot TWFE event-study coefficients with pointwise confidence intervals.
 
-    Reference (omitted) event times are drawn as hollow markers at 0; binned
-    endpoints are labelled ``<=e`` / ``>=e`` on the x axis.
+    Drawn by :func:`tne_eval.plotting.event_study.plot_event_study` from
+    ``result.event_study(alpha)``: reference (omitted) event times as hollow
+    markers at 0, binned endpoints labelled ``<=e`` / ``>=e``.
 
     Parameters
     ----------
-    result : EventStudyResult
+    result : TWFEEventStudyResult
         Output of :func:`tne_eval.did.twfe.twfe_event_study`.
     ax : matplotlib.axes.Axes, optional
         Drawn on when given, else a new figure is created.
@@ -44,50 +45,20 @@ def plot_event_study_twfe(
     -------
     matplotlib.axes.Axes
     """
-    ax = get_ax(ax)
-    frame = result.to_frame(alpha)
-    x = frame["event_time"].to_numpy(dtype=float)
-    ref = frame["reference"].to_numpy(dtype=bool)
-    est = frame["estimate"].to_numpy(dtype=float)
-    lo = frame["conf_low"].to_numpy(dtype=float)
-    hi = frame["conf_high"].to_numpy(dtype=float)
+    from tne_eval.plotting.event_study import plot_event_study
+
     level = 1 - (result.alpha if alpha is None else alpha)
-    draw_intervals(
-        ax,
-        x[~ref],
-        est[~ref],
-        lo[~ref],
-        hi[~ref],
+    return plot_event_study(
+        result.event_study(alpha),
+        ax=ax,
         color=color,
         label=f"TWFE coefficient, {level:.0%} pointwise CI",
+        **kwargs,
     )
-    ax.plot(
-        x[ref],
-        est[ref],
-        linestyle="none",
-        marker="o",
-        markerfacecolor="white",
-        markeredgecolor=color,
-        label="reference (omitted)",
-    )
-    ax.axhline(0.0, color="black", linewidth=0.8)
-    ax.axvline(-0.5, color="grey", linestyle="--", linewidth=0.8)
-    ticks = []
-    for term, e in zip(frame.index, frame["event_time"].tolist()):
-        ticks.append(term[1:] if term.startswith(("e<=", "e>=")) else str(e))
-    ax.set_xticks(x)
-    ax.set_xticklabels(ticks)
-    ax.set_xlabel("event time (periods since first treatment)")
-    ax.set_ylabel("coefficient")
-    ax.set_title("TWFE event study (benchmark)")
-    ax.legend(loc="best", fontsize="small")
-    if kwargs:
-        ax.set(**kwargs)
-    return ax
 
 
 def plot_twfe_weights(
-    result: TWFEResult,
+    result: EstimationResult,
     *,
     ax: Axes | None = None,
     **kwargs: Any,

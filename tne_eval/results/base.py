@@ -5,19 +5,21 @@ from __future__ import annotations
 import abc
 import platform
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from tne_eval._validation import check_alpha
+from tne_eval.notes import INFERENCE_KINDS, Note
 from tne_eval.results import schema
 from tne_eval.results.summary import Summary
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+
+    from tne_eval.inference.output import Inferred
 
 __all__ = ["EstimationResult", "Provenance", "make_provenance"]
 
@@ -67,15 +69,18 @@ def make_provenance(data_fingerprint: str, seed: object = None) -> Provenance:
 class EstimationResult(abc.ABC):
     """Base class of every tne_eval result. Immutable.
 
-    Subclasses add estimator-specific fields and implement :meth:`plot` (by calling a
-    named function of :mod:`tne_eval.plotting`) and :meth:`with_inference`.
+    A result is a table of estimates, the scores the estimator stored
+    (:mod:`tne_eval.inference.scores`) and the inference computed from them
+    (:class:`~tne_eval.inference.output.Inferred`). Every statistic is derived
+    from these; :meth:`with_inference` recomputes the inference from the stored
+    scores, through :mod:`tne_eval.inference.registry`, without refitting.
+    Subclasses add estimator-specific fields and implement :meth:`plot` by calling
+    a named function of :mod:`tne_eval.plotting`.
 
     Attributes
     ----------
     table : pandas.DataFrame
-        Indexed by ``term``: the key columns, ``estimate`` and ``std_error``.
-    inference : object
-        The resolved inference spec (see :mod:`tne_eval.inference`).
+        Indexed by ``term``: the key columns and ``estimate``.
     spec : object
         The data spec used.
     options : Mapping
@@ -86,19 +91,20 @@ class EstimationResult(abc.ABC):
         Rows used.
     n_units : int
         Units (schools; groups for repeated cross-sections) used.
-    n_clusters : int
-        Clusters used by the inference.
-    notes : tuple of str
-        Every automatic adjustment, dropped row and fallback, in order.
+    inference : object
+        The resolved inference spec (see :mod:`tne_eval.inference`).
+    inferred : Inferred
+        Standard errors, covariance, reference distribution, draws.
+    scores : InfluenceScores or RegressionScores or None
+        What the estimator stored for inference.
+    score_terms : pandas.Index or None
+        Terms of the scores' columns, when they differ from ``table.index``
+        (reference rows without scores, covariates not shown in the table).
+    notes : tuple of Note
+        Every automatic adjustment, dropped row and fallback, in order; each a
+        ``str`` with a ``kind`` (:mod:`tne_eval.notes`).
     provenance : Provenance
         Package version, data fingerprint, seed.
-    dof : float or None
-        Degrees of freedom of the t reference distribution; ``None`` = normal.
-    vcov_matrix : pandas.DataFrame or None
-        Covariance of the estimates (``None`` when only bootstrap SEs exist).
-    band_draws : numpy.ndarray or None
-        Bootstrap draws of the sup-t statistic, from which the simultaneous band
-        critical value is taken at any ``alpha``.
     """
 
     estimator: ClassVar[str] = "estimator"
@@ -106,20 +112,34 @@ class EstimationResult(abc.ABC):
     key_columns: ClassVar[tuple[str, ...]] = ()
 
     table: pd.DataFrame
-    inference: Any
     spec: Any
     options: Mapping[str, Any]
     alpha: float
     nobs: int
     n_units: int
-    n_clusters: int
-    notes: tuple[str, ...] = ()
+    inference: Any
+    inferred: Inferred
+    scores: Any = None
+    score_terms: pd.Index | None = None
+    notes: tuple[Note, ...] = ()
     provenance: Provenance | None = None
-    dof: float | None = None
-    vcov_matrix: pd.DataFrame | None = None
-    band_draws: np.ndarray | None = None
 
-    # -- accessors: all derived from `table` -----------------------------------
+    # -- alignment of the inference with the table ------------------------------
+    @property
+    def _terms(self) -> pd.Index:
+        return self.table.index if self.score_terms is None else self.score_terms
+
+    def _aligned(
+        self, values: np.ndarray, name: str, fill: float = np.nan
+    ) -> pd.Series:
+        series = pd.Series(
+            np.asarray(values, dtype=float), index=self._terms, name=name
+        )
+        if self.score_terms is None:
+            return series
+        return series.reindex(self.table.index, fill_value=fill)
+
+    # -- accessors ----------------------------------------------------------------
     @property
     def estimates(self) -> pd.Series:
         """Point estimates, indexed by term."""
@@ -127,8 +147,8 @@ class EstimationResult(abc.ABC):
 
     @property
     def std_errors(self) -> pd.Series:
-        """Standard errors, indexed by term."""
-        return self.table["std_error"].rename("std_error")
+        """Standard errors, indexed by term (NaN where not estimated or zero)."""
+        return self._aligned(self.inferred.std_errors, "std_error")
 
     @property
     def statistics(self) -> pd.Series:
@@ -139,36 +159,64 @@ class EstimationResult(abc.ABC):
     @property
     def pvalues(self) -> pd.Series:
         """Pointwise two-sided p-values (t with ``dof`` degrees of freedom, or normal)."""
-        z = self.statistics.abs().to_numpy()
-        p = 2 * (stats.t.sf(z, self.dof) if self.dof else stats.norm.sf(z))
-        return pd.Series(p, index=self.table.index, name="p_value")
+        est = self.estimates.reindex(self._terms).to_numpy(dtype=float)
+        return self._aligned(self.inferred.pvalues(est), "p_value")
 
     @property
-    def vcov(self) -> pd.DataFrame | None:
-        """Covariance matrix of the estimates, or ``None``."""
-        return self.vcov_matrix
+    def vcov(self) -> pd.DataFrame:
+        """Covariance matrix of the estimates (zero rows for reference terms)."""
+        v = pd.DataFrame(self.inferred.vcov, index=self._terms, columns=self._terms)
+        if self.score_terms is None:
+            return v
+        idx = self.table.index
+        return v.reindex(index=idx, columns=idx, fill_value=0.0)
+
+    @property
+    def vcov_matrix(self) -> pd.DataFrame:
+        """Alias of :attr:`vcov`."""
+        return self.vcov
+
+    @property
+    def dof(self) -> float | np.ndarray | None:
+        """Degrees of freedom of the t reference distribution (``None``: normal)."""
+        return self.inferred.dof
+
+    @property
+    def n_clusters(self) -> int:
+        """Clusters used by the inference."""
+        return self.inferred.n_clusters
+
+    @property
+    def cluster_column(self) -> str | None:
+        """Column that defined the clusters of the fit (``None`` without scores)."""
+        return getattr(self.scores, "cluster_column", None)
+
+    @property
+    def band_draws(self) -> np.ndarray | None:
+        """Sup-t statistic of each bootstrap draw (``None`` without a band)."""
+        return self.inferred.band_draws
+
+    @property
+    def draws(self) -> pd.DataFrame | None:
+        """Bootstrap draws of ``estimate* - estimate`` by term (``None`` if analytic)."""
+        if self.inferred.draws is None:
+            return None
+        return pd.DataFrame(self.inferred.draws, columns=self._terms)
 
     @property
     def version(self) -> str:
         """tne_eval version that produced the result."""
         return self.provenance.version if self.provenance else ""
 
-    def critical_value(self, alpha: float | None = None) -> float:
-        """Pointwise two-sided critical value at ``alpha``."""
+    def critical_values(self, alpha: float | None = None) -> pd.Series:
+        """Pointwise two-sided critical value of each term at ``alpha``."""
         alpha = self.alpha if alpha is None else check_alpha(alpha)
-        if self.dof:
-            return float(stats.t.ppf(1 - alpha / 2, self.dof))
-        return float(stats.norm.ppf(1 - alpha / 2))
+        return self._aligned(self.inferred.critical_values(alpha), "critical_value")
 
     def band_critical_value(self, alpha: float | None = None) -> float | None:
         """Sup-t critical value of the simultaneous band (``None`` if not computed)."""
-        if self.band_draws is None:
-            return None
         alpha = self.alpha if alpha is None else check_alpha(alpha)
-        draws = self.band_draws[np.isfinite(self.band_draws)]
-        if draws.size == 0:
-            return None
-        return float(np.quantile(draws, 1 - alpha))
+        return self.inferred.band_critical_value(alpha)
 
     def conf_int(self, alpha: float | None = None) -> pd.DataFrame:
         """Pointwise confidence intervals.
@@ -183,11 +231,13 @@ class EstimationResult(abc.ABC):
         pandas.DataFrame
             Columns ``conf_low`` and ``conf_high``, indexed by term.
         """
-        half = self.critical_value(alpha) * self.std_errors
+        alpha = self.alpha if alpha is None else check_alpha(alpha)
+        est = self.estimates.reindex(self._terms).to_numpy(dtype=float)
+        low, high = self.inferred.conf_int(est, alpha)
         return pd.DataFrame(
             {
-                "conf_low": self.estimates - half,
-                "conf_high": self.estimates + half,
+                "conf_low": self._aligned(low, "conf_low"),
+                "conf_high": self._aligned(high, "conf_high"),
             }
         )
 
@@ -212,17 +262,78 @@ class EstimationResult(abc.ABC):
         out.index.name = schema.INDEX
         return out
 
+    # -- exports --------------------------------------------------------------------
+    def to_markdown(self, alpha: float | None = None, digits: int = 4) -> str:
+        """Render the tidy table (:meth:`to_frame`) as a Markdown table."""
+        return self.to_frame(alpha).round(digits).to_markdown()
+
+    def to_latex(self, alpha: float | None = None, digits: int = 4) -> str:
+        """Render the summary (header, table, notes) as a LaTeX ``table`` float."""
+        return self.summary(alpha, digits=digits).as_latex()
+
+    def to_html(self, alpha: float | None = None, digits: int = 4) -> str:
+        """Render the summary as HTML (what notebooks display)."""
+        return self.summary(alpha, digits=digits).as_html()
+
+    # -- inference ------------------------------------------------------------------
+    def with_inference(self, inference: object) -> Any:
+        """Return a new result with standard errors from another inference choice.
+
+        The stored scores are reused; nothing is refitted. Clustering can only use
+        the cluster column of the fit (refit with ``inference=Cluster(by=...)`` or
+        another ``spec.cluster`` to change it). The notes of the old inference
+        (kinds ``inference`` and ``few_clusters``) are replaced by the new ones.
+
+        Parameters
+        ----------
+        inference : inference object or str
+            Any inference the stored scores support (see the estimator's
+            docstring, or the error message, for the list).
+
+        Returns
+        -------
+        EstimationResult
+            Of the same class; the original is untouched.
+        """
+        from tne_eval.inference.registry import infer, resolve
+
+        new = resolve(inference, estimator=self.estimator, store_type=type(self.scores))
+        inferred = infer(new, self.scores)
+        keep = tuple(n for n in self.notes if n.kind not in INFERENCE_KINDS)
+        seed = getattr(new, "seed", None)
+        provenance = self.provenance
+        if provenance is not None and isinstance(seed, (int, np.integer)):
+            provenance = replace(provenance, seed=int(seed))
+        out = replace(
+            self,
+            inference=new,
+            inferred=inferred,
+            notes=keep + inferred.notes,
+            provenance=provenance,
+        )
+        return out._after_inference()
+
+    def _after_inference(self) -> Any:
+        """Recompute what depends on the inference (e.g. a pre-test); a hook."""
+        return self
+
+    # -- summaries ------------------------------------------------------------------
     def _header(self) -> dict[str, str]:
-        describe = getattr(self.inference, "describe", None)
         header = {
             "Estimator": self.estimator,
-            "Inference": describe() if describe else str(self.inference),
+            "Inference": self.inferred.description,
             "Observations": str(self.nobs),
             "Units": str(self.n_units),
-            "Clusters": str(self.n_clusters),
         }
-        if self.dof:
-            header["Reference distribution"] = f"t({self.dof:g})"
+        header["Cluster variable"] = self.inferred.clusters or "none"
+        header["Clusters"] = str(self.n_clusters)
+        dof = self.dof
+        if isinstance(dof, np.ndarray):
+            header["Reference distribution"] = "t (degrees of freedom by term)"
+        elif dof:
+            header["Reference distribution"] = f"t({dof:g})"
+        else:
+            header["Reference distribution"] = "normal"
         if self.provenance:
             header["tne_eval"] = self.provenance.version
             header["Data fingerprint"] = self.provenance.data_fingerprint[:12]
@@ -230,12 +341,12 @@ class EstimationResult(abc.ABC):
                 header["Seed"] = str(self.provenance.seed)
         return header
 
-    def summary(self, alpha: float | None = None) -> Summary:
+    def summary(self, alpha: float | None = None, digits: int = 4) -> Summary:
         """Summary object (text, HTML, Markdown, LaTeX); it never prints."""
         level = 1 - (self.alpha if alpha is None else check_alpha(alpha))
         header = self._header()
         header["Confidence level"] = f"{level:.0%}"
-        return Summary(self.title, header, self.to_frame(alpha), self.notes)
+        return Summary(self.title, header, self.to_frame(alpha), self.notes, digits)
 
     @abc.abstractmethod
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
@@ -248,9 +359,7 @@ class EstimationResult(abc.ABC):
         return self.summary().as_html()
 
     def __repr__(self) -> str:
-        describe = getattr(self.inference, "describe", None)
-        inf = describe() if describe else type(self.inference).__name__
         return (
-            f"<{type(self).__name__}: {len(self.table)} term(s), inference={inf}, "
-            f"n_units={self.n_units}>"
+            f"<{type(self).__name__}: {len(self.table)} term(s), inference="
+            f"{self.inferred.description}, n_units={self.n_units}>"
         )
