@@ -112,9 +112,7 @@ def test_shared_layers_import_no_estimator_family(graph, layer):
     prefix = f"tne_eval.{layer}"
     offenders = {
         mod: sorted(
-            d
-            for d in deps
-            if any(d.startswith(f"tne_eval.{f}") for f in FAMILIES)
+            d for d in deps if any(d.startswith(f"tne_eval.{f}") for f in FAMILIES)
         )
         for mod, deps in graph.items()
         if mod == prefix or mod.startswith(prefix + ".")

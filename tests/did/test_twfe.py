@@ -14,6 +14,8 @@ from matplotlib.figure import Figure
 
 import tne_eval as tne
 from tests.conftest import shared_datasets_dir
+from tne_eval.did.results import TWFEEventStudyResult as EventStudyResult
+from tne_eval.did.results import TWFEResult
 from tne_eval.did.twfe import twfe, twfe_event_study
 from tne_eval.errors import (
     DroppedObservationsWarning,
@@ -25,8 +27,6 @@ from tne_eval.errors import (
     TneEvalTypeError,
 )
 from tne_eval.inference import IID, Cluster, MultiplierBootstrap
-from tne_eval.did.results import TWFEEventStudyResult as EventStudyResult
-from tne_eval.did.results import TWFEResult
 
 # Tolerances (STYLE 3.9): closed-form least squares against another closed-form
 # implementation agrees to rounding; noiseless designs leave only rounding error.
@@ -682,7 +682,9 @@ def test_single_cluster_error_and_few_clusters_warning():
     with pytest.raises(InferenceError, match="at least 2 clusters"):
         fit_quiet(twfe, df.assign(one=1), SPEC, inference=Cluster(by="one"))
     df["region"] = df["unit"] % 5
-    with pytest.warns(SmallClusterWarning, match=r"\('region'; cohort .*; 5 clusters in all\)"):
+    with pytest.warns(
+        SmallClusterWarning, match=r"\('region'; cohort .*; 5 clusters in all\)"
+    ):
         res = fit_quiet(twfe, df, SPEC, inference=Cluster(by="region"))
     assert any(n.kind == "few_clusters" for n in res.notes)
     with pytest.raises(InferenceError, match=r"needs a refit with spec\.cluster='cl'"):

@@ -60,7 +60,9 @@ def _r_aggte_simple(gt, units: pd.DataFrame) -> tuple[float, float]:
     pg = np.array([pg_of[group[k]] for k in keepers])
     weights = pg / pg.sum()
     est = float(weights @ att[keepers])
-    ind = np.column_stack([w_unit * (g_unit == group[k]) - pg_of[group[k]] for k in keepers])
+    ind = np.column_stack(
+        [w_unit * (g_unit == group[k]) - pg_of[group[k]] for k in keepers]
+    )
     if1 = ind / pg.sum()
     if2 = ind.sum(axis=1)[:, None] @ (pg / pg.sum() ** 2)[None, :]
     wif = if1 - if2
@@ -105,7 +107,9 @@ def test_unit_shares_differ_from_row_shares(unbalanced):
 
 def test_cluster_se_sums_units_within_clusters(unbalanced):
     df = unbalanced.assign(cl=unbalanced["unit"] % 12)
-    spec = tne.PanelSpec(unit="unit", time="year", outcome="y", cohort="g", cluster="cl")
+    spec = tne.PanelSpec(
+        unit="unit", time="year", outcome="y", cohort="g", cluster="cl"
+    )
     gt = tne.att_gt(df, spec, method="reg", unbalanced="keep")
     infl = gt.influence.to_numpy()
     cl = (gt.influence.index.to_numpy() % 12).astype(int)

@@ -3,10 +3,9 @@ import pytest
 
 from tne_eval.errors import InferenceError, SpecError, TneEvalTypeError
 from tne_eval.inference import IID, Cluster, MultiplierBootstrap, resolve
-from tne_eval.inference.scores import InfluenceScores, RegressionScores
 from tne_eval.inference.influence import influence_vcov
+from tne_eval.inference.scores import InfluenceScores, RegressionScores
 from tne_eval.inference.wald import wald_test
-
 
 
 @pytest.mark.parametrize(
