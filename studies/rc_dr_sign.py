@@ -377,7 +377,8 @@ def _median_boot(
     idx = rng.integers(0, se.size, size=(MEDIAN_BOOT, se.size))
     med = np.median(se[idx], axis=1)
     sd = att[idx].std(axis=1, ddof=1)
-    return float(med.std(ddof=1)), float((med / sd).std(ddof=1))
+    with np.errstate(divide="ignore", invalid="ignore"):  # tiny runs: sd may be 0
+        return float(med.std(ddof=1)), float((med / sd).std(ddof=1))
 
 
 def summarise_design(
