@@ -319,9 +319,8 @@ def test_no_rows_left(spec):
             "x": [0.0],
         }
     )
-    with (
-        pytest.warns(DroppedObservationsWarning),
-        pytest.raises(DataError, match="No rows are left"),
+    with pytest.raises(
+        DataError, match="No rows are left after dropping missing values: all 1 rows"
     ):
         prepare_panel(df, spec)
 
