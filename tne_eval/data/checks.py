@@ -81,7 +81,7 @@ def covariate_problems(
     rows: np.ndarray | None = None,
     tol: float = COLLINEAR_TOL,
 ) -> CovariateProblems:
-    """Find the covariates that are constant or linearly dependent.
+    r"""Find the covariates that are constant or linearly dependent.
 
     Parameters
     ----------
@@ -104,7 +104,7 @@ def covariate_problems(
     Each non-constant covariate is centred and scaled to unit standard deviation,
     and the matrix of these columns, in the order of ``spec.covariates``, is
     reduced by a Householder QR (:func:`scipy.linalg.qr`). The absolute diagonal
-    entry :math:`|R_{jj}|` divided by :math:`\\sqrt{n}` is the norm of the part of
+    entry :math:`|R_{jj}|` divided by :math:`\sqrt{n}` is the norm of the part of
     column :math:`j` that the intercept and the earlier columns do not explain,
     relative to its own norm; column :math:`j` is collinear when it is below
     ``tol``. The QR is deliberately not pivoted: pivoting would choose which
@@ -161,7 +161,7 @@ def covariate_problems(
 
 
 def outcome_note(prep: PreparedPanel) -> str | None:
-    """A note when the outcome cannot move an estimate, or None.
+    """Describe an outcome that cannot move an estimate (None when it can).
 
     Returns a message when the outcome takes one value in every row (every
     effect is 0 by construction and standard errors are 0 or undefined), or, for
