@@ -495,3 +495,57 @@ def test_clean_input_emits_no_warning(df, spec):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         prepare_panel(df, spec, anticipation=1)
+
+
+# -- 10. ids and text codes ------------------------------------------------------------
+
+
+def test_unit_ids_mixing_types(df, spec):
+    mixed = df.assign(unit=df.unit.astype(object))
+    mixed.loc[mixed.unit == 3, "unit"] = "3"
+    with pytest.raises(
+        TneEvalTypeError,
+        match=r"Column 'unit' \(unit\) mixes value types among its 30 distinct ids "
+        r"\(29 int, 1 str; e.g. 0, '3'\).*astype\(str\)",
+    ):
+        prepare_panel(mixed, spec)
+
+
+def test_cluster_ids_mixing_types(df, spec):
+    mixed = df.assign(cluster=df.cluster.astype(object))
+    mixed.loc[mixed.cluster == 1, "cluster"] = "one"
+    with pytest.raises(TneEvalTypeError, match=r"Column 'cluster' \(cluster\) mixes"):
+        prepare_panel(mixed, spec)
+
+
+def test_cohort_as_text_labels(df, spec):
+    text = df.cohort.astype(str).replace("0", "never")
+    with pytest.raises(
+        TneEvalTypeError,
+        match=r"\(cohort\) must be numeric.*60 of 180 non-missing values are not "
+        r"numbers \(e.g. 'never'\).*never-treated units as 0, inf or NaN",
+    ):
+        prepare_panel(df.assign(cohort=text), spec)
+
+
+def test_treatment_as_text(df, spec):
+    d = ((df.cohort > 0) & (df.period >= df.cohort)).astype(int).astype(str)
+    with pytest.raises(
+        TneEvalTypeError, match=r"\(treatment\) must be 0/1 numeric.*e.g. '0', '1'"
+    ):
+        prepare_panel(df.assign(d=d), spec.update(cohort=None, treatment="d"))
+
+
+def test_treatment_from_period_zero_is_not_never_treated():
+    data = pd.DataFrame(
+        {
+            "u": np.repeat([1, 2, 3], 3),
+            "t": np.tile([0, 1, 2], 3),
+            "y": np.arange(9.0),
+            "d": [1, 1, 1, 0, 0, 0, 0, 0, 1],
+        }
+    )
+    spec = PanelSpec(unit="u", time="t", outcome="y", treatment="d")
+    # unit 1 is treated from period 0 on: always treated, not never treated
+    prep = prepare_panel(data, spec, treated_first_period="keep")
+    assert prep.cohort.tolist() == [0.0, np.inf, 2.0]

@@ -318,6 +318,12 @@ def _not_numeric(s: pd.Series, col: str, role: str) -> TneEvalTypeError:
             "Encode categories as 0/1 indicator columns first (e.g. "
             "pandas.get_dummies), or clean the values and convert with pd.to_numeric."
         )
+    elif role == "cohort":
+        fix = (
+            "Code the first treated period as an integer (2020 for 2020-21) and "
+            "never-treated units as 0, inf or NaN (spec.never_treated 'zero', "
+            "'inf' or 'missing'), e.g. map the labels to numbers."
+        )
     elif is_key:
         fix = (
             "Code periods as integers (the school year 2020-21 as 2020), e.g. map "
@@ -387,6 +393,27 @@ def _inexact_error(
         f"cannot hold exactly: neighbouring {what} would collide. Recode them as "
         "small integers (years, or consecutive period numbers, e.g. with "
         "pandas.factorize(..., sort=True))."
+    )
+
+
+def _check_id_types(ids: pd.Index, col: str, role: str) -> None:
+    """Reject id columns mixing value types, where 1 and '1' would be two units."""
+    if ids.dtype != object:
+        return
+    kind = pd.api.types.infer_dtype(ids, skipna=True)
+    if kind not in ("mixed", "mixed-integer"):
+        return
+    types = pd.Series([type(v).__name__ for v in ids])
+    counts = types.value_counts()
+    detail = ", ".join(f"{n} {name}" for name, n in counts.items())
+    examples = [
+        plain(ids[int(np.flatnonzero(types == name)[0])]) for name in counts.index
+    ]
+    raise TneEvalTypeError(
+        f"Column {col!r} ({role}) mixes value types among its {len(ids)} distinct "
+        f"ids ({detail}; e.g. {_examples(examples)}), so ids that print alike "
+        f"(1 and '1') would count as different {role}s. Convert the column to one "
+        f"type first, e.g. data[{col!r}] = data[{col!r}].astype(str)."
     )
 
 
@@ -737,6 +764,7 @@ def prepare_panel(
 
     # -- sort & codes ----------------------------------------------------------------
     unit_code, unit_ids = _as_codes(df[unit])
+    _check_id_types(unit_ids, unit, "unit" if is_panel else "group")
     t = df[spec.time].to_numpy()
     is_sorted = bool(
         np.all(
@@ -1016,6 +1044,7 @@ def prepare_panel(
         cluster_code, cluster_ids = np.arange(len(unit_ids)), unit_ids
     else:
         cluster_code, cluster_ids = _as_codes(df[cluster_col].iloc[first_row])
+        _check_id_types(cluster_ids, cluster_col, "cluster")
         cluster_ids = cluster_ids.rename(cluster_col)
     weights = (
         df[spec.weights].to_numpy(dtype=float)
