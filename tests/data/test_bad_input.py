@@ -549,3 +549,46 @@ def test_treatment_from_period_zero_is_not_never_treated():
     # unit 1 is treated from period 0 on: always treated, not never treated
     prep = prepare_panel(data, spec, treated_first_period="keep")
     assert prep.cohort.tolist() == [0.0, np.inf, 2.0]
+
+
+def test_minus_inf_cohort(df, spec):
+    df["cohort"] = df["cohort"].astype(float).replace(0, -np.inf)
+    with pytest.raises(
+        DataError,
+        match=r"Column 'cohort' \(cohort\) holds infinite values in 60 row\(s\) "
+        r"\(e.g. row 120: -inf\)",
+    ):
+        prepare_panel(df, spec)
+
+
+def test_numbers_in_object_column(df, spec):
+    with pytest.raises(
+        TneEvalTypeError,
+        match=r"numbers stored as Python objects.*pd.to_numeric\(data\['y'\]\)\.",
+    ):
+        prepare_panel(df.assign(y=df.y.astype(object)), spec)
+
+
+def test_datetime_covariate(df, spec):
+    with pytest.raises(
+        TneEvalTypeError, match=r"Column 'x' \(covariate\).*dates.*days since"
+    ):
+        prepare_panel(df.assign(x=pd.Timestamp("2020-01-01")), spec)
+
+
+def test_repeated_cross_section_anticipation(rng):
+    n = 300
+    data = pd.DataFrame(
+        {
+            "school": rng.integers(0, 9, n),
+            "year": rng.integers(2018, 2022, n),
+            "score": rng.normal(size=n),
+        }
+    )
+    data["g"] = np.select([data.school < 3, data.school < 6], [2020, 2022], 0)
+    spec = RepeatedCrossSectionSpec(
+        time="year", outcome="score", group="school", cohort="g"
+    )
+    prep = prepare_panel(data, spec, anticipation=1)
+    assert sorted(set(prep.cohort[np.isfinite(prep.cohort)])) == [2020.0, 2022.0]
+    assert prepare_panel(data, spec).report.records[0].reason == "late_cohort"

@@ -278,11 +278,17 @@ def _not_numeric(s: pd.Series, col: str, role: str) -> TneEvalTypeError:
         return TneEvalTypeError(f"{head} (True/False in all {n} rows). {fix}")
     if pd.api.types.is_datetime64_any_dtype(dtype) or isinstance(dtype, pd.PeriodDtype):
         ex = _examples(s.dropna().unique()[:3])
-        return TneEvalTypeError(
-            f"{head} (dates in all {n} rows, e.g. {ex}). Periods are integers: "
-            f"use e.g. data[{col!r}].dt.year (the start year of a school year) or "
-            "a period number."
-        )
+        if is_key:
+            fix = (
+                f"Periods are integers: use e.g. data[{col!r}].dt.year (the start "
+                "year of a school year) or a period number."
+            )
+        else:
+            fix = (
+                "Convert it to a number first, e.g. the year "
+                f"(data[{col!r}].dt.year) or the days since a reference date."
+            )
+        return TneEvalTypeError(f"{head} (dates in all {n} rows, e.g. {ex}). {fix}")
     if pd.api.types.is_timedelta64_dtype(dtype):
         return TneEvalTypeError(
             f"{head} (durations in all {n} rows). Convert it to a number, e.g. "
@@ -303,14 +309,18 @@ def _not_numeric(s: pd.Series, col: str, role: str) -> TneEvalTypeError:
     nonmissing = values.dropna()
     parsed = pd.to_numeric(nonmissing, errors="coerce")
     bad = parsed.isna().to_numpy()
-    kind = "categories" if isinstance(dtype, pd.CategoricalDtype) else "text"
+    if isinstance(dtype, pd.CategoricalDtype):
+        kind, source = "categories", f"data[{col!r}].astype(str)"
+    elif pd.api.types.infer_dtype(nonmissing, skipna=True) == "string":
+        kind, source = "text", f"data[{col!r}]"
+    else:
+        kind, source = "Python objects", f"data[{col!r}]"
     if len(nonmissing) and not bad.any():
-        target = "int" if is_key else "float"
         return TneEvalTypeError(
             f"{head}: all {len(nonmissing)} non-missing values are numbers stored as "
             f"{kind} (e.g. {_examples(nonmissing.unique()[:3])}). Convert it first: "
-            f"data[{col!r}] = pd.to_numeric(data[{col!r}].astype(str))"
-            + (".astype(int)." if target == "int" else ".")
+            f"data[{col!r}] = pd.to_numeric({source})"
+            + (".astype(int)." if is_key else ".")
         )
     ex = _examples(pd.unique(nonmissing.to_numpy()[bad])[:3])
     if role == "covariate":
@@ -372,13 +382,20 @@ def _integer_column(
     big = finite & (np.abs(values) > MAX_EXACT_INT)
     if big.any():
         raise _inexact_error(col, role, what, big, values, labels)
-    inf = np.isinf(values)
-    if not allow_inf and inf.any():
+    # a cohort may be +inf (never treated); -inf is never a valid period
+    inf = np.isinf(values) if not allow_inf else values == -np.inf
+    if inf.any():
         pos = int(np.flatnonzero(inf)[0])
+        never = (
+            " (only never-treated units may be coded inf, with never_treated='inf')"
+            if allow_inf
+            else ""
+        )
         raise DataError(
             f"Column {col!r} ({role}) holds infinite values in {int(inf.sum())} "
-            f"row(s) (e.g. row {plain(labels[pos])!r}: {values[pos]}). {what.capitalize()} "
-            "must be finite integers; fix or drop those rows."
+            f"row(s) (e.g. row {plain(labels[pos])!r}: {values[pos]}). "
+            f"{what.capitalize()} must be finite integers{never}; fix or drop those "
+            "rows."
         )
     return values
 
