@@ -408,7 +408,9 @@ def test_zero_weights_in_one_treated_cohort(df, spec):
         match=r"Cohort\(s\) 3 \(10 unit\(s\)\) have zero total weight in column 'w'",
     ):
         prep = prepare_panel(df, spec)
-    assert prep.report.records[-1].reason == "zero_weight_cohort"
+    record = prep.report.records[-1]
+    assert record.reason == "zero_weight_cohort" and record.n_units == 10
+    assert record.n_rows == 0 and prep.n_units == 30
 
 
 def test_zero_weights_in_every_treated_cohort(df, spec):

@@ -507,8 +507,11 @@ def _zero_weight_cohorts(
     first_row: np.ndarray,
     col: str,
     is_panel: bool,
-) -> str | None:
-    """Note the treated cohorts whose units all have zero weight (raise if all do)."""
+) -> tuple[int, str] | None:
+    """Note the treated cohorts whose units all have zero weight (raise if all do).
+
+    Returns the number of units of those cohorts and the note, or None.
+    """
     w_unit = (
         weights[first_row]
         if is_panel  # constant within unit
@@ -528,7 +531,7 @@ def _zero_weight_cohorts(
             f"column {col!r}: no treated unit enters a weighted estimate. Check the "
             "weights, or drop spec.weights for an unweighted analysis."
         )
-    return (
+    return n_units, (
         f"Cohort(s) {shown} ({n_units} unit(s)) have zero total weight in column "
         f"{col!r}: their effects cannot be estimated and they add nothing to "
         "aggregates. Check the weights if they should count."
@@ -1075,11 +1078,12 @@ def prepare_panel(
             "the column, or drop spec.weights for an unweighted analysis."
         )
     if spec.weights and cohort_unit is not None:
-        zero_note = _zero_weight_cohorts(
+        zero = _zero_weight_cohorts(
             weights, unit_code, cohort_unit, first_row, spec.weights, is_panel
         )
-        if zero_note is not None:
-            records.append(DropRecord("zero_weight_cohort", 0, 0, zero_note))
+        if zero is not None:
+            n_zero, zero_note = zero
+            records.append(DropRecord("zero_weight_cohort", 0, n_zero, zero_note))
             warn(zero_note, TneEvalWarning)
 
     return PreparedPanel(
