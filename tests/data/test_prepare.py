@@ -152,7 +152,9 @@ def test_missing_outcome_dropped_with_warning(small_staggered_panel, spec):
 def test_missing_outcome_raise(small_staggered_panel, spec):
     df = small_staggered_panel.copy()
     df.loc[1, "y"] = np.nan
-    with pytest.raises(DataError, match=r"1 row\(s\) have missing values \('y': 1\)"):
+    with pytest.raises(
+        DataError, match=r"1 row\(s\) have missing values \('y': 1\), e.g. row 1\."
+    ):
         prepare_panel(df, spec, missing="raise")
 
 

@@ -762,8 +762,9 @@ def prepare_panel(
         detail = ", ".join(f"{c!r}: {n}" for c, n in counts.items())
         if missing == "raise":
             raise DataError(
-                f"{int(na_any.sum())} row(s) have missing values ({detail}). Drop "
-                "them first or call with missing='drop'."
+                f"{int(na_any.sum())} row(s) have missing values ({detail}), e.g. "
+                f"row {plain(labels[int(np.flatnonzero(na_any)[0])])!r}. Drop them "
+                "first or call with missing='drop'."
             )
         n_units_hit = df.loc[na_any, unit].nunique()
         msg = (

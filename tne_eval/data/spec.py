@@ -12,7 +12,9 @@ Conventions used everywhere in tne_eval
   constant within the unit. Never-treated units are coded by ``never_treated``:
   ``"zero"`` (``0``, the R ``did`` convention, default), ``"inf"`` (``np.inf``)
   or ``"missing"`` (``NaN``). Units whose cohort lies after the last observed
-  period are never treated within the sample and are recoded as such (with a note).
+  period plus the anticipation window (``prepare_panel(..., anticipation=...)``)
+  are never treated within the sample and are recoded as such (with a note).
+  Negative cohorts (with non-negative periods) are rejected as disguised codes.
 * **Nesting** lists the columns of the levels above the unit, finest first, e.g.
   ``nesting=("department",)`` for schools, or ``("school_id", "department")`` for
   pupils. Each level must be constant within unit and nested in the next.
