@@ -368,7 +368,7 @@ def _integer_column(
         if arr.size and (arr.max() > MAX_EXACT_INT or arr.min() < -MAX_EXACT_INT):
             big = (arr > MAX_EXACT_INT) | (arr < -MAX_EXACT_INT)
             raise _inexact_error(col, role, what, big, arr, labels)
-        return arr.astype(np.int64).astype(float)  # whole numbers already
+        return arr.astype(float)  # whole numbers, exact in float64 below 2**53
     values = s.to_numpy(dtype=float, na_value=np.nan)
     finite = np.isfinite(values)
     bad = finite & (values != np.round(values))
