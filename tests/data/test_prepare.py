@@ -152,7 +152,9 @@ def test_missing_outcome_dropped_with_warning(small_staggered_panel, spec):
 def test_missing_outcome_raise(small_staggered_panel, spec):
     df = small_staggered_panel.copy()
     df.loc[1, "y"] = np.nan
-    with pytest.raises(DataError, match=r"1 row\(s\) have missing values \('y': 1\)"):
+    with pytest.raises(
+        DataError, match=r"1 row\(s\) have missing values \('y': 1\), e.g. row 1\."
+    ):
         prepare_panel(df, spec, missing="raise")
 
 
@@ -319,9 +321,8 @@ def test_no_rows_left(spec):
             "x": [0.0],
         }
     )
-    with (
-        pytest.warns(DroppedObservationsWarning),
-        pytest.raises(DataError, match="No rows are left"),
+    with pytest.raises(
+        DataError, match="No rows are left after dropping missing values: all 1 rows"
     ):
         prepare_panel(df, spec)
 

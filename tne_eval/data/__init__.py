@@ -1,15 +1,19 @@
 """Data model: column-role specs and validation of input frames."""
 
+from tne_eval.data.checks import CovariateProblems, covariate_problems, outcome_note
 from tne_eval.data.cohorts import cohort_from_treatment
 from tne_eval.data.prepare import DropRecord, DropReport, PreparedPanel, prepare_panel
 from tne_eval.data.spec import PanelSpec, RepeatedCrossSectionSpec
 
 __all__ = [
+    "CovariateProblems",
     "DropRecord",
     "DropReport",
     "PanelSpec",
     "PreparedPanel",
     "RepeatedCrossSectionSpec",
     "cohort_from_treatment",
+    "covariate_problems",
+    "outcome_note",
     "prepare_panel",
 ]

@@ -87,7 +87,10 @@ def cohort_from_treatment(
     else:
         raise TneEvalTypeError(
             f"Column {treatment!r} (treatment) must be 0/1 numeric or boolean (got "
-            f"dtype {d.dtype}). Recode it as 0/1."
+            f"dtype {d.dtype} in all {len(d)} rows, e.g. "
+            f"{_examples(pd.unique(d.to_numpy())[:3])}). Recode it as 0/1, e.g. "
+            f"data[{treatment!r}] = pd.to_numeric(data[{treatment!r}]) if it holds "
+            "numbers stored as text."
         )
     t = data[time].to_numpy()
     u_codes, _ = pd.factorize(data[unit])

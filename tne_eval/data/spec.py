@@ -12,7 +12,9 @@ Conventions used everywhere in tne_eval
   constant within the unit. Never-treated units are coded by ``never_treated``:
   ``"zero"`` (``0``, the R ``did`` convention, default), ``"inf"`` (``np.inf``)
   or ``"missing"`` (``NaN``). Units whose cohort lies after the last observed
-  period are never treated within the sample and are recoded as such (with a note).
+  period plus the anticipation window (``prepare_panel(..., anticipation=...)``)
+  are never treated within the sample and are recoded as such (with a note).
+  Negative cohorts (with non-negative periods) are rejected as disguised codes.
 * **Nesting** lists the columns of the levels above the unit, finest first, e.g.
   ``nesting=("department",)`` for schools, or ``("school_id", "department")`` for
   pupils. Each level must be constant within unit and nested in the next.
@@ -59,6 +61,22 @@ def _check_common(spec: PanelSpec | RepeatedCrossSectionSpec, owner: str) -> Non
         _check_name(col, "covariates/nesting entry", owner, required=True)
     if len(set(spec.covariates)) != len(spec.covariates):
         raise SpecError(f"{owner}.covariates lists a column twice: {spec.covariates}.")
+    roles = {
+        name: getattr(spec, name, None)
+        for name in ("group", "unit", "time", "outcome", "cohort", "treatment")
+    }
+    clash = [(c, r) for c in spec.covariates for r, v in roles.items() if v == c]
+    if clash:
+        col, role = clash[0]
+        raise SpecError(
+            f"{owner}.covariates includes {col!r}, which is already the {role} "
+            "column; a column has one role. Remove it from covariates"
+            + (
+                " (to adjust for a baseline outcome, add a column holding it)."
+                if role == "outcome"
+                else "."
+            )
+        )
     if spec.never_treated not in _NEVER_TREATED_CODES:
         raise SpecError(
             f"{owner}.never_treated must be one of 'zero', 'inf', 'missing' "
@@ -98,8 +116,13 @@ class PanelSpec:
     weights : str, optional
         Column of non-negative sampling weights, constant within unit.
     covariates : sequence of str, default ()
-        Time-invariant covariates (their value in the first period of each unit is
-        used by estimators that need time-invariant covariates).
+        Covariate columns (numeric). Which value each estimator uses:
+        :func:`~tne_eval.att_gt` takes, in each ATT(g,t) cell, the value of the
+        cell's base period (as R ``did``); TWFE estimators use the value of each
+        row. For covariates constant within unit both are the same;
+        :attr:`PreparedPanel.time_varying_covariates
+        <tne_eval.data.PreparedPanel.time_varying_covariates>` lists those that
+        are not, so that estimators can say so in their notes.
     nesting : sequence of str, default ()
         Columns of the levels above the unit, finest first (e.g. ``("department",)``).
     never_treated : {"zero", "inf", "missing"}, default "zero"
