@@ -72,7 +72,7 @@ def test_each_result_gets_its_own_figure(gt):
 
 @pytest.mark.usefixtures("no_show")
 def test_given_ax_is_reused(gt):
-    fig, (left, right) = plt.subplots(1, 2)
+    _, (left, right) = plt.subplots(1, 2)
     n = len(plt.get_fignums())
     assert gt.plot(ax=left) is left
     assert tne.aggregate(gt, kind="dynamic").plot(ax=right) is right
@@ -129,7 +129,9 @@ def test_notebook_cell_shows_each_figure_once(tmp_path):
         nbformat.v4.new_code_cell(setup),
         nbformat.v4.new_code_cell("gt.plot();"),
         nbformat.v4.new_code_cell("ax = tne.aggregate(gt, kind='dynamic').plot()"),
-        nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nlen(plt.get_fignums())"),
+        nbformat.v4.new_code_cell(
+            "import matplotlib.pyplot as plt\nlen(plt.get_fignums())"
+        ),
     ]
     nbformat.write(nb, tmp_path / "plots.ipynb")
     done = execute_notebook(tmp_path / "plots.ipynb", timeout=300)
