@@ -154,8 +154,8 @@ def provenance(command: Sequence[str] | str) -> dict[str, Any]:
         tne_eval; None for an installed wheel), ``python``, ``platform``,
         ``packages`` (versions of numpy, pandas, scipy, statsmodels,
         linearmodels, matplotlib), ``synthetic_world`` (seed, generator version
-        and SHA-256 of the manifest of the world read by default), ``command`` and ``date`` (UTC,
-        ISO 8601).
+        and SHA-256 of the manifest of the world read by default), ``command``
+        and ``date`` (UTC, ISO 8601).
     """
     import shlex
 
