@@ -71,3 +71,14 @@ def test_run_report_writes_pages(tmp_path):
     assert (tmp_path / "out" / "demo.md").exists()
     assert (tmp_path / "out" / "index.html").exists()
     assert "answer" in (tmp_path / "out" / "key_numbers.json").read_text()
+
+
+def test_att_gt_frame_exports_to_markdown(small_staggered_panel):
+    import tne_eval as tne
+
+    spec = tne.PanelSpec(unit="unit", time="period", outcome="y", cohort="cohort")
+    gt = tne.att_gt(small_staggered_panel, spec, method="reg")
+    md = gt.to_frame().to_markdown(index=False)  # needs tabulate, a core dependency
+    lines = md.splitlines()
+    assert lines[0].startswith("|") and "estimate" in lines[0]
+    assert len(lines) == len(gt.to_frame()) + 2  # header, rule, one line per cell
