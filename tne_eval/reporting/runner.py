@@ -149,13 +149,14 @@ def provenance(command: Sequence[str] | str) -> dict[str, Any]:
     dict
         ``kind`` (always ``"regression numbers produced by tne_eval itself"``),
         ``tolerance`` (the rtol/atol of :func:`compare_key_numbers`),
-        ``tne_eval`` (version), ``git`` (``commit`` and ``dirty``, uncommitted
-        changes to tracked files, of the checkout that holds the imported
-        tne_eval; None for an installed wheel), ``python``, ``platform``,
-        ``packages`` (versions of numpy, pandas, scipy, statsmodels,
-        linearmodels, matplotlib), ``synthetic_world`` (seed, generator version
-        and SHA-256 of the manifest of the world read by default), ``command``
-        and ``date`` (UTC, ISO 8601).
+        ``tne_eval`` (version), ``git`` (``commit`` and ``dirty``: uncommitted
+        changes to tracked files other than the key-number files, in the
+        checkout that holds the imported tne_eval; None for an installed
+        wheel), ``python``, ``platform``, ``packages`` (versions of numpy,
+        pandas, scipy, statsmodels, linearmodels, matplotlib),
+        ``synthetic_world`` (seed, generator version and SHA-256 of the
+        manifest of the world read by default), ``command`` and ``date`` (UTC,
+        ISO 8601).
     """
     import shlex
 
@@ -165,6 +166,11 @@ def provenance(command: Sequence[str] | str) -> dict[str, Any]:
     folder = Path(tne_eval.__file__).resolve().parent
     commit = _git(folder, "rev-parse", "HEAD")
     status = _git(folder, "status", "--porcelain", "--untracked-files=no")
+    if status is not None:  # the key-number files themselves do not count
+        own = (KEY_NUMBERS_FILE, PROVENANCE_FILE)
+        status = "\n".join(
+            line for line in status.splitlines() if not line.rstrip().endswith(own)
+        )
     world: dict[str, Any] | None = None
     manifest = default_data_dir() / "MANIFEST.json"
     if manifest.is_file():
