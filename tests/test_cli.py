@@ -1,4 +1,6 @@
 import json
+import subprocess
+import sys
 
 import nbformat
 import pytest
@@ -50,3 +52,152 @@ def test_report_checks_committed_key_numbers(tmp_path, capsys):
         == 1
     )
     assert "answer: fresh 42 != committed 41" in capsys.readouterr().err
+
+
+# --- python -m tne_eval, error messages, help texts -------------------------
+
+
+def run_cli(*args, cwd):
+    """Run ``python -m tne_eval ARGS`` in ``cwd`` as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "tne_eval", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def assert_one_line_error(stderr, command):
+    # the Jupyter kernel started by `report` may log its own warnings
+    lines = [
+        x for x in stderr.strip().splitlines() if not x.startswith("[IPKernelApp]")
+    ]
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith(f"tne-eval {command}: error: ")
+    assert "Traceback" not in stderr
+
+
+def test_python_dash_m_version(tmp_path):
+    done = run_cli("--version", cwd=tmp_path)
+    assert done.returncode == 0
+    assert done.stdout.strip() == __version__
+
+
+def test_report_outside_the_repository(tmp_path):
+    done = run_cli("report", cwd=tmp_path)
+    assert done.returncode == 2
+    assert_one_line_error(done.stderr, "report")
+    assert "no notebook folder 'notebooks'" in done.stderr
+    assert "pass --notebooks DIR" in done.stderr
+    assert not (tmp_path / "reports").exists()
+
+
+def test_report_on_a_folder_without_notebooks(tmp_path, capsys):
+    (tmp_path / "notebooks").mkdir()
+    assert main(["report", "--notebooks", str(tmp_path / "notebooks")]) == 2
+    err = capsys.readouterr().err
+    assert_one_line_error(err, "report")
+    assert "holds no notebook (*.ipynb)" in err
+
+
+def test_library_errors_become_one_line(tmp_path, monkeypatch, capsys):
+    from tne_eval.errors import SpecError
+    from tne_eval.reporting import runner
+
+    def fail(*args, **kwargs):
+        raise SpecError("something is wrong\nover two lines; fix it like so.")
+
+    monkeypatch.setattr(runner, "run_report", fail)
+    nbformat.write(nbformat.v4.new_notebook(), tmp_path / "a.ipynb")
+    assert main(["report", "--notebooks", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert_one_line_error(err, "report")
+    assert err.strip().endswith("something is wrong over two lines; fix it like so.")
+
+
+def test_simulate_into_a_file_is_a_usage_error(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    assert main(["simulate", "--out", str(tmp_path / "file" / "world")]) == 2
+    err = capsys.readouterr().err
+    assert_one_line_error(err, "simulate")
+    assert "is a file" in err
+
+
+def test_bad_arguments_exit_2_without_traceback(tmp_path):
+    done = run_cli("simulate", "--scale", "huge", "--out", "x", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "invalid choice: 'huge'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "description", "defaults"),
+    [
+        (
+            "report",
+            "Execute every notebook of the notebook folder",
+            ["(default: notebooks)", "(default: reports)", "(default: 1800)"],
+        ),
+        (
+            "simulate",
+            "Generate the synthetic TNE world with known truth",
+            ["(default: default)", "(default: 20200901)", "(required, no default)"],
+        ),
+    ],
+)
+def test_subcommand_help_has_description_and_defaults(
+    command, description, defaults, capsys
+):
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert description in out
+    for default in defaults:
+        assert default in out
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for action in sub.choices[command]._actions:
+        assert action.help, f"{command} {action.option_strings} has no help text"
+
+
+@pytest.mark.notebooks
+def test_failing_notebook_is_one_line(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("1"), nbformat.v4.new_code_cell("1 / 0")]
+    nbformat.write(nb, tmp_path / "broken.ipynb")
+    done = run_cli("report", "--notebooks", str(tmp_path), "--out", "r", cwd=tmp_path)
+    assert done.returncode == 1
+    assert_one_line_error(done.stderr, "report")
+    assert "broken.ipynb failed in cell 1" in done.stderr
+    assert "ZeroDivisionError" in done.stderr
+
+
+@pytest.mark.notebooks
+def test_update_key_numbers_records_provenance(tmp_path, capsys):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "from tne_eval.reporting import publish_key_numbers\n"
+            "publish_key_numbers({'answer': 42})"
+        )
+    ]
+    nbformat.write(nb, tmp_path / "demo.ipynb")
+    argv = ["report", "--notebooks", str(tmp_path), "--out", str(tmp_path / "r")]
+    assert main([*argv, "--update-key-numbers"]) == 0
+    assert "review and commit both" in capsys.readouterr().out
+    numbers = json.loads((tmp_path / "key_numbers.json").read_text())
+    assert numbers == {"demo": {"answer": 42}}
+    record = json.loads((tmp_path / "key_numbers.provenance.json").read_text())
+    assert record["tne_eval"] == __version__
+    assert record["kind"].startswith("regression numbers produced by tne_eval")
+    assert record["command"] == "tne-eval " + " ".join([*argv, "--update-key-numbers"])
+    assert set(record["packages"]) >= {"numpy", "pandas", "scipy"}
+    assert record["python"] and record["date"].endswith("+00:00")
+    assert record["tolerance"] == {"rtol": 1e-6, "atol": 1e-9}
+    assert record["git"] is None or len(record["git"]["commit"]) == 40
+    # the report folder holds the same provenance; a plain run then checks the numbers
+    assert (tmp_path / "r" / "key_numbers.provenance.json").exists()
+    assert main(argv) == 0
+    assert "Every key number matches" in capsys.readouterr().out

@@ -71,3 +71,33 @@ def test_run_report_writes_pages(tmp_path):
     assert (tmp_path / "out" / "demo.md").exists()
     assert (tmp_path / "out" / "index.html").exists()
     assert "answer" in (tmp_path / "out" / "key_numbers.json").read_text()
+
+
+def test_att_gt_frame_exports_to_markdown(small_staggered_panel):
+    import tne_eval as tne
+
+    spec = tne.PanelSpec(unit="unit", time="period", outcome="y", cohort="cohort")
+    gt = tne.att_gt(small_staggered_panel, spec, method="reg")
+    md = gt.to_frame().to_markdown(index=False)  # needs tabulate, a core dependency
+    lines = md.splitlines()
+    assert lines[0].startswith("|") and "estimate" in lines[0]
+    assert len(lines) == len(gt.to_frame()) + 2  # header, rule, one line per cell
+
+
+def test_committed_key_numbers_record_their_provenance():
+    import json
+
+    from tests.conftest import REPO
+    from tne_eval.reporting.runner import KEY_NUMBERS_FILE, PROVENANCE_FILE
+
+    numbers = json.loads((REPO / "notebooks" / KEY_NUMBERS_FILE).read_text("utf-8"))
+    record = json.loads((REPO / "notebooks" / PROVENANCE_FILE).read_text("utf-8"))
+    assert numbers
+    assert record["kind"].startswith("regression numbers produced by tne_eval itself")
+    assert record["command"].startswith("tne-eval report")
+    assert "--update-key-numbers" in record["command"]
+    assert {"tne_eval", "git", "python", "packages", "date", "synthetic_world"} <= set(
+        record
+    )
+    assert {"numpy", "pandas", "scipy"} <= set(record["packages"])
+    assert record["tolerance"] == {"rtol": 1e-6, "atol": 1e-9}

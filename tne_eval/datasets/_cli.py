@@ -20,10 +20,26 @@ def handler(args: argparse.Namespace) -> int:
     -------
     int
         The exit status (0).
+
+    Raises
+    ------
+    tne_eval.cli.CommandLineError
+        If ``out`` is, or lies under, an existing file (checked before the
+        world is generated).
     """
+    from pathlib import Path
+
+    from tne_eval.cli import CommandLineError
     from tne_eval.datasets.config import WorldConfig
     from tne_eval.datasets.simulate import simulate
 
+    out = Path(args.out)
+    blocker = next((p for p in (out, *out.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise CommandLineError(
+            f"--out {str(out)!r} cannot be a folder: {str(blocker)!r} is a file; "
+            "pass a new or existing folder."
+        )
     start = time.perf_counter()
     config = WorldConfig.preset(args.scale, seed=args.seed)
     world = simulate(config)
@@ -46,28 +62,37 @@ def register(sub: argparse._SubParsersAction) -> None:
     sub : argparse._SubParsersAction
         The sub-parsers of the ``tne-eval`` command.
     """
+    from tne_eval.cli import HelpFormatter
+
     parser = sub.add_parser(
         "simulate",
         help="generate the synthetic TNE world (data files, truth.json, manifest)",
+        formatter_class=HelpFormatter,
         description=(
-            "Generate the synthetic TNE world with known truth and write its files "
-            "(compressed CSV), truth.json and MANIFEST.json into a folder."
+            "Generate the synthetic TNE world with known truth and write its files\n"
+            "(compressed CSV), truth.json and MANIFEST.json into a folder.\n\n"
+            "The committed world of data/synthetic/ is the default scale with the\n"
+            "default seed: `tne-eval simulate --out data/synthetic` rebuilds it."
         ),
     )
     parser.add_argument(
         "--scale",
         choices=sorted(_PRESETS),
         default="default",
-        help="world size: 'default' (committed, ~3,800 schools) or 'national' "
-        "(~50,000 schools, for benchmarks)",
+        help="world size: 'default' (the committed world, ~3,800 schools) or "
+        "'national' (~50,000 schools, for benchmarks)",
     )
     parser.add_argument(
         "--seed",
         type=int,
         default=DEFAULT_SEED,
-        help=f"seed of the generator (default {DEFAULT_SEED}, the committed world)",
+        help="seed of the generator (the default is the committed world's)",
     )
     parser.add_argument(
-        "--out", required=True, help="destination folder (created if needed)"
+        "--out",
+        required=True,
+        default=argparse.SUPPRESS,
+        metavar="DIR",
+        help="destination folder, created if needed (required, no default)",
     )
     parser.set_defaults(handler=handler)
