@@ -36,8 +36,9 @@ Each replication records the ATT and analytic SE of ``rc_2x2(y, post, treated,
 x, method="dr")`` (``res.se``, the library's influence function) and the SE of R's
 influence function. R's influence function is rebuilt in this script from the
 same fitted pieces with the library's *private* helpers of
-``tne_eval.did._two_by_two`` (``_logit_pscore``, ``_capped``, ``_trim``,
-``_rc_outcome_models``, ``_rc_dr_core``, ``_ps_alr`` and ``_Wls.alr``), see
+``tne_eval.did._two_by_two`` (``_capped``, ``_trim``, ``_rc_outcome_models``,
+``_rc_dr_core``) and ``tne_eval._numerics`` (``logit_pscore``, ``logit_alr``,
+``Wls.alr``), see
 :func:`rc_dr_influences`; the library-sign version it builds alongside is checked
 against ``res.influence`` in every replication, and
 ``tests/studies/test_rc_dr_sign.py`` checks that the R-sign version reproduces
@@ -76,6 +77,7 @@ import numpy as np
 import scipy
 
 import tne_eval as tne
+from tne_eval._numerics.glm import logit_alr, logit_pscore
 from tne_eval.did import _two_by_two as tbt
 from tne_eval.did._two_by_two import rc_2x2
 
@@ -247,21 +249,14 @@ def rc_dr_influences(
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
     w = w / w.mean()
 
-    ps = tbt._capped(tbt._logit_pscore(d, x, w))
+    ps = tbt._capped(logit_pscore(d, x, w))
     keep, _, _ = tbt._trim(ps, d, w, trim_level)
-    c0, c1, t0, t1 = tbt._rc_outcome_models(x, y, t, d, w, w, "outcome regression")
-    out_c0, out_c1 = x @ c0.beta, x @ c1.beta
-    out_t0, out_t1 = x @ t0.beta, x @ t1.beta
-    out_c = t * out_c1 + (1.0 - t) * out_c0
+    models = tbt._rc_outcome_models(x, y, t, d, w, w, "outcome regression")
+    c0, c1, t0, t1 = models
     odds = ps / (1.0 - ps)
-    w_tpre = keep * w * d * (1.0 - t)
-    w_tpost = keep * w * d * t
-    w_cpre = keep * w * odds * (1.0 - d) * (1.0 - t)
-    w_cpost = keep * w * odds * (1.0 - d) * t
-    w_d = keep * w * d
-    core = tbt._rc_dr_core(
-        y, out_c, out_c0, out_c1, out_t0, out_t1, w_tpre, w_tpost, w_cpre, w_cpost, w_d
-    )
+    core = tbt._rc_dr_core(y, t, d, x, models, keep * w, keep * w * odds)
+    out_c, out_c0, out_c1, out_t0, out_t1 = core.fitted
+    w_tpre, w_tpost, w_cpre, w_cpost, w_d = core.weights
     m_tpre, m_tpost, m_cpre, m_cpost, m_d = core.means
 
     # DRDID drdid_rc, term by term (ALR_b = asy.lin.rep of the fit b).
@@ -279,7 +274,7 @@ def rc_dr_influences(
     cont_or_post = c1.alr(x, y - out_c1, m3_post)
     treat_or_pre = c0.alr(x, y - out_c0, m1_pre)
     cont_or_pre = c0.alr(x, y - out_c0, m3_pre)
-    inf_cont_ps = tbt._ps_alr(d, x, w, ps, m2_post - m2_pre)
+    inf_cont_ps = logit_alr(d, x, w, ps, m2_post - m2_pre)
     inf_or = (
         t1.alr(x, y - out_t1, mom_post)
         - c1.alr(x, y - out_c1, mom_post)

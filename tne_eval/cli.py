@@ -30,29 +30,15 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from tne_eval._cli_common import (
+    EXIT_FAILURE,
+    EXIT_USAGE,
+    CommandLineError,
+    HelpFormatter,
+)
 from tne_eval.errors import TneEvalError
 
-#: Exit status of a command that ran and failed.
-EXIT_FAILURE = 1
-#: Exit status of wrong usage (argparse uses the same code).
-EXIT_USAGE = 2
-
-
-class CommandLineError(TneEvalError, ValueError):
-    """Wrong usage of the command line: a missing folder, a missing extra, ...
-
-    The message says what is wrong and how to fix it; ``status`` is the exit code.
-    """
-
-    def __init__(self, message: str, *, status: int = EXIT_USAGE) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class HelpFormatter(
-    argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter
-):
-    """Show every option's default and keep the paragraphs of descriptions."""
+__all__ = ["EXIT_FAILURE", "EXIT_USAGE", "CommandLineError", "HelpFormatter", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -118,10 +118,8 @@ def test_anticipation_validated(value, error, match):
         prepare_panel(_years_panel(), YEARS_SPEC, anticipation=value)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="att_gt does not forward anticipation to prepare_panel yet"
-)
 def test_att_gt_anticipation_end_to_end():
+    """Issue 14 fix 3: a cohort starting just after the sample anticipates in it."""
     from tne_eval.did import att_gt
 
     gt = att_gt(_years_panel(), YEARS_SPEC, anticipation=1, inference="iid")

@@ -175,23 +175,11 @@ class PanelSpec:
     @property
     def columns(self) -> tuple[str, ...]:
         """All columns the spec refers to, without duplicates, in role order."""
-        cols = (
-            self.unit,
-            self.time,
-            self.outcome,
-            self.cohort,
-            self.treatment,
-            self.cluster,
-            self.weights,
-            *self.covariates,
-            *self.nesting,
-        )
-        return tuple(dict.fromkeys(c for c in cols if c is not None))
+        return _role_columns(self, (self.unit,))
 
     def update(self, **changes: object) -> PanelSpec:
         """Return a copy with some roles changed (the spec itself is immutable)."""
-        _check_update_keys(self, changes)
-        return replace(self, **changes)  # type: ignore[arg-type]
+        return _updated(self, changes)
 
 
 @dataclass(frozen=True)
@@ -267,24 +255,32 @@ class RepeatedCrossSectionSpec:
     @property
     def columns(self) -> tuple[str, ...]:
         """All columns the spec refers to, without duplicates, in role order."""
-        cols = (
-            self.id,
-            self.group,
-            self.time,
-            self.outcome,
-            self.cohort,
-            self.treatment,
-            self.cluster,
-            self.weights,
-            *self.covariates,
-            *self.nesting,
-        )
-        return tuple(dict.fromkeys(c for c in cols if c is not None))
+        return _role_columns(self, (self.id, self.group))
 
     def update(self, **changes: object) -> RepeatedCrossSectionSpec:
         """Return a copy with some roles changed (the spec itself is immutable)."""
-        _check_update_keys(self, changes)
-        return replace(self, **changes)  # type: ignore[arg-type]
+        return _updated(self, changes)
+
+
+def _role_columns(spec, leading: tuple[str | None, ...]) -> tuple[str, ...]:
+    """Columns of the roles, identifiers first, without duplicates or None."""
+    cols = (
+        *leading,
+        spec.time,
+        spec.outcome,
+        spec.cohort,
+        spec.treatment,
+        spec.cluster,
+        spec.weights,
+        *spec.covariates,
+        *spec.nesting,
+    )
+    return tuple(dict.fromkeys(c for c in cols if c is not None))
+
+
+def _updated(spec, changes: dict[str, object]):
+    _check_update_keys(spec, changes)
+    return replace(spec, **changes)  # type: ignore[arg-type]
 
 
 def _check_update_keys(spec: object, changes: dict[str, object]) -> None:

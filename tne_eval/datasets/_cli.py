@@ -23,13 +23,13 @@ def handler(args: argparse.Namespace) -> int:
 
     Raises
     ------
-    tne_eval.cli.CommandLineError
+    tne_eval._cli_common.CommandLineError
         If ``out`` is, or lies under, an existing file (checked before the
         world is generated).
     """
     from pathlib import Path
 
-    from tne_eval.cli import CommandLineError
+    from tne_eval._cli_common import CommandLineError
     from tne_eval.datasets.config import WorldConfig
     from tne_eval.datasets.simulate import simulate
 
@@ -62,7 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     sub : argparse._SubParsersAction
         The sub-parsers of the ``tne-eval`` command.
     """
-    from tne_eval.cli import HelpFormatter
+    from tne_eval._cli_common import HelpFormatter
 
     parser = sub.add_parser(
         "simulate",

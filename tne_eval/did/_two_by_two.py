@@ -603,30 +603,12 @@ def _rc_dr(
     n = y.shape[0]
     ps = _capped(logit_pscore(d, x, w))
     keep, n_trim, ps_max = _trim(ps, d, w, trim_level)
-    c0, c1, t0, t1 = _rc_outcome_models(x, y, t, d, w, w, "outcome regression")
-    out_c0, out_c1 = x @ c0.beta, x @ c1.beta
-    out_t0, out_t1 = x @ t0.beta, x @ t1.beta
-    out_c = t * out_c1 + (1.0 - t) * out_c0
-
+    models = _rc_outcome_models(x, y, t, d, w, w, "outcome regression")
+    c0, c1, t0, t1 = models
     odds = ps / (1.0 - ps)
-    w_tpre = keep * w * d * (1.0 - t)
-    w_tpost = keep * w * d * t
-    w_cpre = keep * w * odds * (1.0 - d) * (1.0 - t)
-    w_cpost = keep * w * odds * (1.0 - d) * t
-    w_d = keep * w * d
-    core = _rc_dr_core(
-        y,
-        out_c,
-        out_c0,
-        out_c1,
-        out_t0,
-        out_t1,
-        w_tpre,
-        w_tpost,
-        w_cpre,
-        w_cpost,
-        w_d,
-    )
+    core = _rc_dr_core(y, t, d, x, models, keep * w, keep * w * odds)
+    out_c, out_c0, out_c1, out_t0, out_t1 = core.fitted
+    w_tpre, w_tpost, w_cpre, w_cpost, w_d = core.weights
     m_tpre, m_tpost, m_cpre, m_cpost, m_d = core.means
 
     # Estimation effects, in DRDID drdid_rc's notation (ALR_b = asy.lin.rep of b):
@@ -672,32 +654,11 @@ def _rc_dr_improved(
     keep, n_trim, ps_max = _trim(ps, d, w, trim_level)
     odds = ps / (1.0 - ps)
     # DRDID's wols_rc: controls weighted by w * ps / (1 - ps) (untrimmed), treated by w.
-    c0, c1, t0, t1 = _rc_outcome_models(
+    models = _rc_outcome_models(
         x, y, t, d, w, w * odds, "propensity-weighted outcome regression"
     )
-    out_c0, out_c1 = x @ c0.beta, x @ c1.beta
-    out_t0, out_t1 = x @ t0.beta, x @ t1.beta
-    out_c = t * out_c1 + (1.0 - t) * out_c0
-
     # drdid_imp_rc leaves the treated weights untrimmed (they never are anyway).
-    w_tpre = w * d * (1.0 - t)
-    w_tpost = w * d * t
-    w_cpre = keep * w * odds * (1.0 - d) * (1.0 - t)
-    w_cpost = keep * w * odds * (1.0 - d) * t
-    w_d = w * d
-    core = _rc_dr_core(
-        y,
-        out_c,
-        out_c0,
-        out_c1,
-        out_t0,
-        out_t1,
-        w_tpre,
-        w_tpost,
-        w_cpre,
-        w_cpost,
-        w_d,
-    )
+    core = _rc_dr_core(y, t, d, x, models, w, keep * w * odds)
     return _result(core.att, core.influence, n_trim, ps_max)
 
 
@@ -707,27 +668,37 @@ class _RcCore:
     influence: np.ndarray  # inf.treat - inf.cont + inf.eff, no estimation effects
     att_cpre: float
     att_cpost: float
-    means: tuple[float, float, float, float, float]
+    means: tuple[float, float, float, float, float]  # of the five weights below
+    weights: tuple[np.ndarray, ...]  # w_tpre, w_tpost, w_cpre, w_cpost, w_d
+    fitted: tuple[np.ndarray, ...]  # out_c, out_c0, out_c1, out_t0, out_t1
 
 
 def _rc_dr_core(
     y: np.ndarray,
-    out_c: np.ndarray,
-    out_c0: np.ndarray,
-    out_c1: np.ndarray,
-    out_t0: np.ndarray,
-    out_t1: np.ndarray,
-    w_tpre: np.ndarray,
-    w_tpost: np.ndarray,
-    w_cpre: np.ndarray,
-    w_cpost: np.ndarray,
-    w_d: np.ndarray,
+    t: np.ndarray,
+    d: np.ndarray,
+    x: np.ndarray,
+    models: tuple[Wls, Wls, Wls, Wls],
+    w_treated: np.ndarray,
+    w_control: np.ndarray,
 ) -> _RcCore:
     """ATT and leading influence terms shared by ``drdid_rc`` and ``drdid_imp_rc``.
 
-    DRDID's ``w.dt1`` and ``w.dt0`` are the treated post and pre weights
-    (``w_tpost``, ``w_tpre``) in both estimators, so they are not separate inputs.
+    ``models`` are the four cell regressions (controls pre/post, treated pre/post);
+    ``w_treated`` weights the treated rows (trimmed or not) and ``w_control`` the
+    control rows (``w * odds``, trimmed). DRDID's ``w.dt1`` and ``w.dt0`` are the
+    treated post and pre weights in both estimators, so they are not separate
+    inputs.
     """
+    c0, c1, t0, t1 = models
+    out_c0, out_c1 = x @ c0.beta, x @ c1.beta
+    out_t0, out_t1 = x @ t0.beta, x @ t1.beta
+    out_c = t * out_c1 + (1.0 - t) * out_c0
+    w_tpre = w_treated * d * (1.0 - t)
+    w_tpost = w_treated * d * t
+    w_cpre = w_control * (1.0 - d) * (1.0 - t)
+    w_cpost = w_control * (1.0 - d) * t
+    w_d = w_treated * d
     m_tpre, m_tpost = w_tpre.mean(), w_tpost.mean()
     m_cpre, m_cpost = w_cpre.mean(), w_cpost.mean()
     m_d = w_d.mean()
@@ -772,6 +743,8 @@ def _rc_dr_core(
         att_cpre=float(att_cpre),
         att_cpost=float(att_cpost),
         means=(m_tpre, m_tpost, m_cpre, m_cpost, m_d),
+        weights=(w_tpre, w_tpost, w_cpre, w_cpost, w_d),
+        fitted=(out_c, out_c0, out_c1, out_t0, out_t1),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Literal
 
@@ -10,14 +10,20 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from tne_eval._validation import check_alpha, check_choice, check_dataframe, check_int
+from tne_eval._validation import (
+    check_alpha,
+    check_choice,
+    check_dataframe,
+    check_int,
+    format_examples,
+)
 from tne_eval._warnings import warn
+from tne_eval.data.checks import covariate_problems, outcome_note
 from tne_eval.data.prepare import PreparedPanel, prepare_panel
 from tne_eval.data.spec import PanelSpec, RepeatedCrossSectionSpec
 from tne_eval.did._two_by_two import panel_2x2, propensity_score, rc_2x2
 from tne_eval.did.results import GroupTimeResult
 from tne_eval.errors import (
-    DroppedObservationsWarning,
     IdentificationError,
     OverlapWarning,
     SpecError,
@@ -245,12 +251,11 @@ def att_gt(
         missing="drop",
         balance="drop" if (is_panel and unbalanced == "drop") else "allow",
         treated_first_period="drop",
+        anticipation=anticipation,
     )
     notes: list[Note] = list(as_notes(prep.report.notes, NoteKind.DATA))
-    if anticipation:
-        prep, note = _drop_anticipating_first_period(prep, anticipation)
-        if note:
-            notes.append(Note(note, NoteKind.DATA))
+    prep, cov_notes = _usable_covariates(prep)
+    notes += cov_notes
     if control_group == "never_treated" and not np.isinf(prep.cohort).any():
         raise IdentificationError(
             "control_group='never_treated' but no unit is never treated in the "
@@ -331,30 +336,43 @@ def att_gt(
     return result._after_inference()
 
 
-def _drop_anticipating_first_period(
-    prep: PreparedPanel, anticipation: int
-) -> tuple[PreparedPanel, str | None]:
-    """Drop units whose cohort leaves no pre-period given anticipation (as R did)."""
-    first = prep.periods[0]
-    bad_unit = np.isfinite(prep.cohort) & (prep.cohort <= first + anticipation)
-    if not bad_unit.any():
-        return prep, None
-    keep = ~bad_unit[prep.unit_code]
-    msg = (
-        f"Dropped {int(bad_unit.sum())} unit(s) ({int((~keep).sum())} rows) of cohorts "
-        f"treated by period {first + anticipation}: with anticipation={anticipation} "
-        "they have no pre-treatment period."
-    )
-    warn(msg, DroppedObservationsWarning)
-    spec = prep.spec.update(never_treated="inf")
-    again = prepare_panel(
-        prep.data.loc[keep],
-        spec,
-        missing="raise",
-        balance="allow",
-        treated_first_period="raise",
-    )
-    return again, msg
+def _usable_covariates(prep: PreparedPanel) -> tuple[PreparedPanel, list[Note]]:
+    """Drop constant or collinear covariates (named in a note) and note the rest.
+
+    A constant covariate is collinear with the intercept and a collinear one adds
+    nothing to the span of the others: dropping them leaves every propensity score
+    and outcome regression unchanged, where keeping them would make every cell's
+    design singular.
+    """
+    notes: list[Note] = []
+    if not prep.spec.covariates:
+        return prep, notes
+    problems = covariate_problems(prep)
+    if not problems.ok:
+        bad = set(problems.constant) | set(problems.collinear)
+        kept = tuple(c for c in prep.spec.covariates if c not in bad)
+        notes.append(
+            Note(
+                f"{problems.note} They were dropped from the propensity score and "
+                "outcome regressions (the fitted values do not change).",
+                NoteKind.ESTIMATION,
+            )
+        )
+        prep = replace(prep, spec=prep.spec.update(covariates=kept))
+    varying = [c for c in prep.time_varying_covariates if c in prep.spec.covariates]
+    if varying:
+        notes.append(
+            Note(
+                f"Covariate(s) {format_examples(varying, len(varying))} vary within "
+                "units: each ATT(g,t) uses their value in the cell's base period (as "
+                "R did), so post-treatment changes do not enter.",
+                NoteKind.ESTIMATION,
+            )
+        )
+    outcome = outcome_note(prep)
+    if outcome:
+        notes.append(Note(outcome, NoteKind.ESTIMATION))
+    return prep, notes
 
 
 def _comparison(

@@ -44,6 +44,7 @@ from tne_eval._numerics.within import (
 )
 from tne_eval._validation import check_alpha, check_dataframe, format_examples
 from tne_eval._warnings import warn
+from tne_eval.data.checks import outcome_note
 from tne_eval.data.prepare import prepare_panel
 from tne_eval.data.spec import PanelSpec
 from tne_eval.diagnostics.twfe_weights import dcdh_weights
@@ -117,6 +118,9 @@ def _setup(
         data, spec, missing="drop", balance="allow", treated_first_period="keep"
     )
     notes = list(as_notes(prep.report.notes, NoteKind.DATA))
+    outcome = outcome_note(prep)
+    if outcome:
+        notes.append(Note(outcome, NoteKind.ESTIMATION))
     w = prep.weights
     zero = w == 0
     if zero.any():
@@ -213,6 +217,38 @@ def _regression_scores(
         row_unit=setup.unit,
         row_time=setup.time,
     )
+
+
+def _result_fields(
+    setup: _Setup,
+    fit: WithinFit,
+    table: pd.DataFrame,
+    options: MappingProxyType,
+    terms: list[str],
+    notes: list[Note],
+    alpha: float,
+    *,
+    cohorts: np.ndarray,
+) -> dict:
+    """Fields shared by the TWFE results: scores, their inference, provenance."""
+    prep = setup.prep
+    store = _regression_scores(setup, fit, len(prep.periods))
+    inferred = infer(setup.inference, store)
+    return {
+        "table": table,
+        "spec": prep.spec,
+        "options": options,
+        "alpha": alpha,
+        "nobs": fit.n_obs,
+        "n_units": setup.n_units,
+        "inference": setup.inference,
+        "inferred": inferred,
+        "scores": store,
+        "score_terms": pd.Index(terms, name="term"),
+        "notes": tuple(notes) + inferred.notes,
+        "provenance": make_provenance(prep.fingerprint),
+        "cohorts": tuple(float(c) for c in cohorts),
+    }
 
 
 # =============================================================================
@@ -409,11 +445,9 @@ def twfe(
         notes.append(Note(msg, NoteKind.DIAGNOSTIC))
     notes.append(Note(weight_note, NoteKind.DIAGNOSTIC))
 
-    store = _regression_scores(setup, fit, n_periods)
-    inferred = infer(setup.inference, store)
     names = ["D", *[c for c, k in zip(setup.covariate_names, fit.kept[1:]) if k]]
     table = pd.DataFrame(
-        {"estimate": store.beta[:1]}, index=pd.Index(["D"], name="term")
+        {"estimate": fit.beta[fit.kept][:1]}, index=pd.Index(["D"], name="term")
     )
     options = MappingProxyType(
         {
@@ -424,19 +458,9 @@ def twfe(
         }
     )
     return TWFEResult(
-        table=table,
-        spec=prep.spec,
-        options=options,
-        alpha=alpha,
-        nobs=fit.n_obs,
-        n_units=setup.n_units,
-        inference=setup.inference,
-        inferred=inferred,
-        scores=store,
-        score_terms=pd.Index(names, name="term"),
-        notes=tuple(notes) + inferred.notes,
-        provenance=make_provenance(prep.fingerprint),
-        cohorts=tuple(float(c) for c in cohorts),
+        **_result_fields(
+            setup, fit, table, options, names, notes, alpha, cohorts=cohorts
+        ),
         weights_table=wtab,
         n_negative_weights=n_neg,
         sum_negative_weights=sum_neg,
@@ -749,8 +773,6 @@ def twfe_event_study(
         )
         warn(msg, StaggeredAdoptionWarning)
         notes.append(Note(msg, NoteKind.DIAGNOSTIC))
-    store = _regression_scores(setup, fit, len(prep.periods))
-    inferred = infer(setup.inference, store)
     n_terms = design.n_terms
 
     # -- table over the whole window, reference rows included --------------------
@@ -799,22 +821,11 @@ def twfe_event_study(
             "balanced": isinstance(projector, BalancedProjector),
         }
     )
+    terms = [lab for lab, r in zip(all_labels, is_ref) if not r] + kept_cov
     return TWFEEventStudyResult(
-        table=table,
-        spec=prep.spec,
-        options=options,
-        alpha=alpha,
-        nobs=fit.n_obs,
-        n_units=setup.n_units,
-        inference=setup.inference,
-        inferred=inferred,
-        scores=store,
-        score_terms=pd.Index(
-            [lab for lab, r in zip(all_labels, is_ref) if not r] + kept_cov, name="term"
+        **_result_fields(
+            setup, fit, table, options, terms, notes, alpha, cohorts=cohorts
         ),
-        notes=tuple(notes) + inferred.notes,
-        provenance=make_provenance(prep.fingerprint),
-        cohorts=tuple(float(c) for c in cohorts),
         counts=counts,
     )
 

@@ -13,7 +13,7 @@ _REPORT_MODULES = ("nbclient", "nbformat", "nbconvert", "ipykernel")
 
 
 def _check_inputs(notebooks: Path) -> None:
-    from tne_eval.cli import CommandLineError
+    from tne_eval._cli_common import CommandLineError
 
     missing = [m for m in _REPORT_MODULES if importlib.util.find_spec(m) is None]
     if missing:
@@ -91,7 +91,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     sub : argparse._SubParsersAction
         The sub-parsers of the ``tne-eval`` command.
     """
-    from tne_eval.cli import HelpFormatter
+    from tne_eval._cli_common import HelpFormatter
 
     parser = sub.add_parser(
         "report",

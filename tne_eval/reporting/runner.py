@@ -161,7 +161,7 @@ def provenance(command: Sequence[str] | str) -> dict[str, Any]:
     import shlex
 
     import tne_eval
-    from tne_eval.datasets.io import default_data_dir
+    from tne_eval.datasets.load import default_data_dir
 
     folder = Path(tne_eval.__file__).resolve().parent
     commit = _git(folder, "rev-parse", "HEAD")
