@@ -135,3 +135,12 @@ def test_numerics_know_nothing_of_pandas_or_results():
         }
         assert "pandas" not in names, path.name
         assert not any(n.startswith("tne_eval.results") for n in names), path.name
+
+
+def test_every_error_and_warning_is_top_level():
+    import tne_eval
+    import tne_eval.errors as errors
+
+    for name in errors.__all__:
+        assert getattr(tne_eval, name) is getattr(errors, name), name
+        assert name in tne_eval.__all__, name

@@ -5,6 +5,7 @@ The public API is re-exported here; see the documentation for the data model
 period, 0 = never treated by default).
 """
 
+from tne_eval import errors as _errors
 from tne_eval import territories
 from tne_eval._version import __version__
 from tne_eval.data import (
@@ -14,41 +15,34 @@ from tne_eval.data import (
     cohort_from_treatment,
     prepare_panel,
 )
-from tne_eval.did import aggregate, att_gt, did_2x2, twfe, twfe_event_study
-from tne_eval.errors import (
-    DataError,
-    IdentificationError,
-    InferenceError,
-    SmallClusterWarning,
-    SpecError,
-    StaggeredAdoptionWarning,
-    TneEvalError,
-    TneEvalWarning,
+from tne_eval.did import (
+    aggregate,
+    att_gt,
+    did_2x2,
+    pre_trend_test,
+    twfe,
+    twfe_event_study,
 )
+from tne_eval.errors import *  # noqa: F403  (every error and warning, see __all__)
 from tne_eval.inference import IID, Cluster, MultiplierBootstrap
 
 __all__ = [
     "IID",
     "Cluster",
-    "DataError",
-    "IdentificationError",
-    "InferenceError",
     "MultiplierBootstrap",
     "PanelSpec",
     "PreparedPanel",
     "RepeatedCrossSectionSpec",
-    "SmallClusterWarning",
-    "SpecError",
-    "StaggeredAdoptionWarning",
-    "TneEvalError",
-    "TneEvalWarning",
     "__version__",
     "aggregate",
     "att_gt",
     "cohort_from_treatment",
     "did_2x2",
+    "pre_trend_test",
     "prepare_panel",
     "territories",
     "twfe",
     "twfe_event_study",
+    # every error and warning of tne_eval.errors, imported above
+    *_errors.__all__,
 ]

@@ -10,7 +10,13 @@ import argparse
 
 from tne_eval.errors import TneEvalError
 
-__all__ = ["EXIT_FAILURE", "EXIT_USAGE", "CommandLineError", "HelpFormatter"]
+__all__ = [
+    "EXIT_FAILURE",
+    "EXIT_USAGE",
+    "CommandLineError",
+    "HelpFormatter",
+    "add_command",
+]
 
 #: Exit status of a command that ran and failed.
 EXIT_FAILURE = 1
@@ -33,3 +39,12 @@ class HelpFormatter(
     argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter
 ):
     """Show every option's default and keep the paragraphs of descriptions."""
+
+
+def add_command(
+    sub: argparse._SubParsersAction, name: str, *, help: str, description: str
+) -> argparse.ArgumentParser:
+    """Add a sub-command with the shared help format (defaults shown)."""
+    return sub.add_parser(
+        name, help=help, description=description, formatter_class=HelpFormatter
+    )

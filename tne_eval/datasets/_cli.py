@@ -55,19 +55,13 @@ def handler(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add the ``simulate`` sub-command to the ``tne-eval`` parser.
+    """Add the ``simulate`` sub-command to the ``tne-eval`` parser ``sub``."""
+    from tne_eval._cli_common import add_command
 
-    Parameters
-    ----------
-    sub : argparse._SubParsersAction
-        The sub-parsers of the ``tne-eval`` command.
-    """
-    from tne_eval._cli_common import HelpFormatter
-
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "simulate",
         help="generate the synthetic TNE world (data files, truth.json, manifest)",
-        formatter_class=HelpFormatter,
         description=(
             "Generate the synthetic TNE world with known truth and write its files\n"
             "(compressed CSV), truth.json and MANIFEST.json into a folder.\n\n"

@@ -84,19 +84,13 @@ def _handler(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add the ``report`` sub-command.
+    """Add the ``report`` sub-command to the ``tne-eval`` parser ``sub``."""
+    from tne_eval._cli_common import add_command
 
-    Parameters
-    ----------
-    sub : argparse._SubParsersAction
-        The sub-parsers of the ``tne-eval`` command.
-    """
-    from tne_eval._cli_common import HelpFormatter
-
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "report",
         help="execute the notebooks and write the report",
-        formatter_class=HelpFormatter,
         description=(
             "Execute every notebook of the notebook folder on the synthetic world,\n"
             "write one HTML and Markdown page per notebook, an index and the key\n"
