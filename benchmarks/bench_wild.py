@@ -70,19 +70,31 @@ def main() -> None:
     c[1] = 1.0
 
     t_test, res = best_of(
-        lambda: wild_cluster_bootstrap(x, y, cluster=cl, contrast=c, reps=args.reps, seed=1, conf_int=False),
+        lambda: wild_cluster_bootstrap(
+            x, y, cluster=cl, contrast=c, reps=args.reps, seed=1, conf_int=False
+        ),
         args.repeat,
     )
     t_ci, res_ci = best_of(
-        lambda: wild_cluster_bootstrap(x, y, cluster=cl, contrast=c, reps=args.reps, seed=1),
+        lambda: wild_cluster_bootstrap(
+            x, y, cluster=cl, contrast=c, reps=args.reps, seed=1
+        ),
         args.repeat,
     )
     result = {
-        "generated_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "generated_at": _dt.datetime.now(_dt.timezone.utc).isoformat(
+            timespec="seconds"
+        ),
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
         "load_average_at_start": list(os.getloadavg()),
-        "job": {"rows": args.rows, "k": args.k, "clusters": args.clusters, "reps": args.reps, "bootstrap": "WCR, Rademacher, one coefficient"},
+        "job": {
+            "rows": args.rows,
+            "k": args.k,
+            "clusters": args.clusters,
+            "reps": args.reps,
+            "bootstrap": "WCR, Rademacher, one coefficient",
+        },
         "tne_eval": {
             "test_seconds": t_test,
             "test_and_two_cis_seconds": t_ci,
@@ -94,11 +106,15 @@ def main() -> None:
     try:
         from wildboottest.wildboottest import WildboottestCL
     except ImportError:
-        result["wildboottest"] = {"status": "not installed (pip install 'wildboottest==0.3.2')"}
+        result["wildboottest"] = {
+            "status": "not installed (pip install 'wildboottest==0.3.2')"
+        }
     else:
 
         def run_wbt():
-            boot = WildboottestCL(X=x, Y=y, cluster=cl, R=c, B=args.reps, seed=1, parallel=False)
+            boot = WildboottestCL(
+                X=x, Y=y, cluster=cl, R=c, B=args.reps, seed=1, parallel=False
+            )
             boot.get_scores(bootstrap_type="11", impose_null=True)
             boot.get_weights(weights_type="rademacher")
             boot.get_numer()

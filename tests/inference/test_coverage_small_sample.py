@@ -16,7 +16,11 @@ import pytest
 from scipy import stats
 
 from tne_eval.inference.influence import influence_vcov
-from tne_eval.inference.small_sample import group_mean_hessian, influence_cr_vcov, influence_satterthwaite_df
+from tne_eval.inference.small_sample import (
+    group_mean_hessian,
+    influence_cr_vcov,
+    influence_satterthwaite_df,
+)
 
 REPS = 1000
 # Coverage estimated from REPS replications: sd <= sqrt(.25 / 1000) = 0.016; the

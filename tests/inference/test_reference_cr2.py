@@ -15,7 +15,12 @@ import pytest
 from scipy import stats
 
 from tests.conftest import REPO, shared_datasets_dir
-from tne_eval.inference.small_sample import cr2_vcov, cr3_vcov, htz_test, satterthwaite_df
+from tne_eval.inference.small_sample import (
+    cr2_vcov,
+    cr3_vcov,
+    htz_test,
+    satterthwaite_df,
+)
 
 REF = json.loads((REPO / "tests" / "reference" / "cr2" / "results.json").read_text())
 # pyfixest refits each jackknife sample with its own fixed-effect demeaning
@@ -30,7 +35,12 @@ PRINTED_P_ATOL = 5e-6
 
 def within(a, fe, w):
     sw = np.bincount(fe, weights=w)
-    return a - np.column_stack([np.bincount(fe, weights=w * a[:, j]) / sw for j in range(a.shape[1])])[fe]
+    return (
+        a
+        - np.column_stack(
+            [np.bincount(fe, weights=w * a[:, j]) / sw for j in range(a.shape[1])]
+        )[fe]
+    )
 
 
 def twoway_design(x, y, unit, time, w):
@@ -50,7 +60,9 @@ def twoway_design(x, y, unit, time, w):
 def _mortality_rates():
     path = os.environ.get("TNE_EVAL_CLUBSANDWICH_DATA")
     if not path or not Path(path).exists():
-        pytest.skip("set TNE_EVAL_CLUBSANDWICH_DATA to clubSandwich's data/MortalityRates.RData")
+        pytest.skip(
+            "set TNE_EVAL_CLUBSANDWICH_DATA to clubSandwich's data/MortalityRates.RData"
+        )
     rdata = pytest.importorskip("rdata")
     return rdata.read_rda(path)["MortalityRates"]
 
@@ -58,10 +70,14 @@ def _mortality_rates():
 @pytest.mark.reference_data
 def test_mlda_fixed_effects_match_published_clubsandwich():
     df = _mortality_rates()
-    mv = df[(df["cause"] == "Motor Vehicle") & (df["year"] <= 1983) & df["beertaxa"].notna()]
+    mv = df[
+        (df["cause"] == "Motor Vehicle") & (df["year"] <= 1983) & df["beertaxa"].notna()
+    ]
     state = np.unique(mv["state"].to_numpy(), return_inverse=True)[1]
     x = mv[["legal", "beertaxa"]].to_numpy(float)
-    xt, resid, coef = twoway_design(x, mv["mrate"].to_numpy(float), state, mv["year"].to_numpy(), np.ones(len(mv)))
+    xt, resid, coef = twoway_design(
+        x, mv["mrate"].to_numpy(float), state, mv["year"].to_numpy(), np.ones(len(mv))
+    )
     kw = {"cluster": state, "absorbed": state}
     c = np.eye(xt.shape[1])[[0]]
     res = htz_test(xt, resid, coef, contrast=c, **kw)
@@ -69,7 +85,9 @@ def test_mlda_fixed_effects_match_published_clubsandwich():
     assert abs(res.statistic - float(printed["FE_CR2_HTZ"]["F"])) < PRINTED_F_ATOL
     assert abs(res.df_denom - float(printed["FE_CR2_HTZ"]["df"])) < PRINTED_DF_ATOL
     assert abs(res.p_value - float(printed["FE_CR2_HTZ"]["p"])) < PRINTED_P_ATOL
-    assert abs(satterthwaite_df(xt, resid, contrast=c, **kw)[0] - 24.58) < PRINTED_DF_ATOL
+    assert (
+        abs(satterthwaite_df(xt, resid, contrast=c, **kw)[0] - 24.58) < PRINTED_DF_ATOL
+    )
     assert abs(coef[0] ** 2 / cr2_vcov(xt, resid, **kw)[0, 0] - 9.116) < PRINTED_F_ATOL
     # "Standard": CR1 = G/(G-1) CR0, F(1, G-1)
     g = state.max() + 1
@@ -78,7 +96,10 @@ def test_mlda_fixed_effects_match_published_clubsandwich():
     v1 = g / (g - 1) * m @ scores.T @ scores @ m
     f1 = coef[0] ** 2 / v1[0, 0]
     assert abs(f1 - float(printed["FE_CR1_NaiveF"]["F"])) < PRINTED_F_ATOL
-    assert abs(stats.f.sf(f1, 1, g - 1) - float(printed["FE_CR1_NaiveF"]["p"])) < PRINTED_P_ATOL
+    assert (
+        abs(stats.f.sf(f1, 1, g - 1) - float(printed["FE_CR1_NaiveF"]["p"]))
+        < PRINTED_P_ATOL
+    )
 
 
 # -----------------------------------------------------------------------------

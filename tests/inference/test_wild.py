@@ -5,8 +5,17 @@ import warnings
 import numpy as np
 import pytest
 
-from tne_eval.errors import InferenceError, SmallClusterWarning, SpecError, TneEvalTypeError
-from tne_eval.inference.wild import score_wild_bootstrap, wild_cluster_bootstrap, wild_weights
+from tne_eval.errors import (
+    InferenceError,
+    SmallClusterWarning,
+    SpecError,
+    TneEvalTypeError,
+)
+from tne_eval.inference.wild import (
+    score_wild_bootstrap,
+    wild_cluster_bootstrap,
+    wild_weights,
+)
 
 # Closed-form algebra vs explicit refits: rounding only.
 RTOL_EXACT = 1e-10
@@ -21,8 +30,14 @@ def make_data(seed, *, n_clusters=6, p=3, weighted=True, n_per=(4, 12)):
     sizes = rng.integers(*n_per, size=n_clusters)
     cl = np.repeat(np.arange(n_clusters), sizes)
     n = cl.size
-    x = np.column_stack([np.ones(n), (cl % 3 == 0).astype(float), rng.normal(size=(n, p - 2))])
-    y = x @ np.r_[1.0, 0.3, rng.normal(size=p - 2)] + rng.normal(size=n_clusters)[cl] + rng.normal(size=n)
+    x = np.column_stack(
+        [np.ones(n), (cl % 3 == 0).astype(float), rng.normal(size=(n, p - 2))]
+    )
+    y = (
+        x @ np.r_[1.0, 0.3, rng.normal(size=p - 2)]
+        + rng.normal(size=n_clusters)[cl]
+        + rng.normal(size=n)
+    )
     w = rng.uniform(0.5, 2, size=n) if weighted else np.ones(n)
     return x, y, w, cl
 
@@ -54,7 +69,7 @@ def brute_t_boot(x, y, w, cl, c, r, v, impose_null, f):
     out = np.empty(v.shape[1])
     for j in range(v.shape[1]):
         ystar = x @ b0 + v[cl, j] * e0
-        t, bj = cr1_t(x, ystar, w, cl, c, center, f)
+        t, _ = cr1_t(x, ystar, w, cl, c, center, f)
         out[j] = t
     return out
 
@@ -65,7 +80,17 @@ def test_enumerated_t_boot_equals_refit_loop(impose_null, weighted):
     x, y, w, cl = make_data(1, weighted=weighted)
     c = np.array([0.0, 1.0, 0.0])
     with pytest.warns(SmallClusterWarning, match=r"only 6\d distinct t statistics"):
-        res = wild_cluster_bootstrap(x, y, cluster=cl, contrast=c, null=0.2, weights=w, impose_null=impose_null, reps=999, conf_int=False)
+        res = wild_cluster_bootstrap(
+            x,
+            y,
+            cluster=cl,
+            contrast=c,
+            null=0.2,
+            weights=w,
+            impose_null=impose_null,
+            reps=999,
+            conf_int=False,
+        )
     assert res.enumerated and res.reps == 64
     n, p = x.shape
     f = 6 / 5 * (n - 1) / (n - p)
@@ -76,7 +101,9 @@ def test_enumerated_t_boot_equals_refit_loop(impose_null, weighted):
     np.testing.assert_allclose(res.t_stat, t, rtol=RTOL_EXACT)
     tie = 1e-10 * abs(t)
     assert res.p_value == np.mean(np.abs(ref) >= abs(t) - tie)
-    assert res.p_value_equal_tailed == min(1, 2 * min(np.mean(ref <= t + tie), np.mean(ref >= t - tie)))
+    assert res.p_value_equal_tailed == min(
+        1, 2 * min(np.mean(ref <= t + tie), np.mean(ref >= t - tie))
+    )
 
 
 @pytest.mark.parametrize("weight_type", ["mammen", "webb"])
@@ -84,7 +111,17 @@ def test_random_weights_t_boot_equal_refit_loop(weight_type):
     x, y, w, cl = make_data(2, n_clusters=8)
     c = np.array([0.0, 1.0, 1.0])
     with pytest.warns(SmallClusterWarning):
-        res = wild_cluster_bootstrap(x, y, cluster=cl, contrast=c, weights=w, weight_type=weight_type, reps=50, seed=3, conf_int=False)
+        res = wild_cluster_bootstrap(
+            x,
+            y,
+            cluster=cl,
+            contrast=c,
+            weights=w,
+            weight_type=weight_type,
+            reps=50,
+            seed=3,
+            conf_int=False,
+        )
     v, enumerated = wild_weights(8, 50, weight_type=weight_type, seed=3)
     assert not enumerated
     n, p = x.shape
@@ -99,11 +136,13 @@ def test_weights_have_mean_zero_variance_one():
         assert abs(v.var() - 1) < 0.01
     v, enumerated = wild_weights(3, 8)
     assert enumerated
-    assert {tuple(col) for col in v.T} == {(a, b, c) for a in (-1, 1) for b in (-1, 1) for c in (-1, 1)}
+    assert {tuple(col) for col in v.T} == {
+        (a, b, c) for a in (-1, 1) for b in (-1, 1) for c in (-1, 1)
+    }
 
 
 def test_seed_reproducibility():
-    x, y, w, cl = make_data(4, n_clusters=14)
+    x, y, _, cl = make_data(4, n_clusters=14)
     kw = {"cluster": cl, "contrast": [0, 1.0, 0], "reps": 999, "conf_int": False}
     a = wild_cluster_bootstrap(x, y, seed=7, **kw)
     b = wild_cluster_bootstrap(x, y, seed=np.random.default_rng(7), **kw)
@@ -116,21 +155,44 @@ def test_seed_reproducibility():
 @pytest.mark.parametrize("impose_null", [True, False])
 def test_confidence_interval_inverts_the_test(impose_null):
     x, y, w, cl = make_data(5, n_clusters=14)
-    kw = {"cluster": cl, "contrast": [0, 1.0, 0], "weights": w, "reps": 1999, "seed": 1, "impose_null": impose_null}
+    kw = {
+        "cluster": cl,
+        "contrast": [0, 1.0, 0],
+        "weights": w,
+        "reps": 1999,
+        "seed": 1,
+        "impose_null": impose_null,
+    }
     res = wild_cluster_bootstrap(x, y, **kw)
-    for ci, key in ((res.conf_int, "p_value"), (res.conf_int_equal_tailed, "p_value_equal_tailed")):
+    for ci, key in (
+        (res.conf_int, "p_value"),
+        (res.conf_int_equal_tailed, "p_value_equal_tailed"),
+    ):
         lo, hi = ci
         assert lo < res.estimate < hi
         eps = 1e-6 * res.std_error
         for bound, outside in ((lo, lo - eps), (hi, hi + eps)):
-            inside_p = getattr(wild_cluster_bootstrap(x, y, null=bound + np.sign(res.estimate - bound) * eps, conf_int=False, **kw), key)
-            outside_p = getattr(wild_cluster_bootstrap(x, y, null=outside, conf_int=False, **kw), key)
+            inside_p = getattr(
+                wild_cluster_bootstrap(
+                    x,
+                    y,
+                    null=bound + np.sign(res.estimate - bound) * eps,
+                    conf_int=False,
+                    **kw,
+                ),
+                key,
+            )
+            outside_p = getattr(
+                wild_cluster_bootstrap(x, y, null=outside, conf_int=False, **kw), key
+            )
             assert inside_p >= 0.05 > outside_p
 
 
 def test_unrestricted_symmetric_ci_is_percentile_t():
-    x, y, w, cl = make_data(6, n_clusters=14)
-    res = wild_cluster_bootstrap(x, y, cluster=cl, contrast=[0, 1.0, 0], impose_null=False, reps=1999, seed=2)
+    x, y, _, cl = make_data(6, n_clusters=14)
+    res = wild_cluster_bootstrap(
+        x, y, cluster=cl, contrast=[0, 1.0, 0], impose_null=False, reps=1999, seed=2
+    )
     q = np.sort(np.abs(res.t_boot))
     # p(r) >= alpha  <=>  |t(r)| <= the (1 - alpha) order statistic of |t*|
     k = int(np.ceil(0.95 * q.size))
@@ -148,7 +210,9 @@ def ols_influence(x, y, w, cl):
     b = m @ x.T @ (w * y)
     e = y - x @ b
     psi = n * (x * (w * e)[:, None]) @ m
-    hess = np.stack([x[cl == g].T @ (w[cl == g, None] * x[cl == g]) for g in np.unique(cl)])
+    hess = np.stack(
+        [x[cl == g].T @ (w[cl == g, None] * x[cl == g]) for g in np.unique(cl)]
+    )
     return psi, hess, b
 
 
@@ -157,13 +221,23 @@ def test_score_bootstrap_equals_wild_bootstrap_for_wls(impose_null):
     x, y, w, cl = make_data(7, n_clusters=7)
     psi, hess, b = ols_influence(x, y, w, cl)
     c = np.array([0.0, 1.0, 0.0])
-    kw = {"contrast": c, "null": 0.1, "impose_null": impose_null, "reps": 999, "small_sample": False}
+    kw = {
+        "contrast": c,
+        "null": 0.1,
+        "impose_null": impose_null,
+        "reps": 999,
+        "small_sample": False,
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallClusterWarning)
         ours = score_wild_bootstrap(psi, cl, b, hessian=hess, **kw)
         ref = wild_cluster_bootstrap(x, y, cluster=cl, weights=w, **kw)
-    np.testing.assert_allclose(ours.t_boot, ref.t_boot, rtol=RTOL_EXACT, atol=ATOL_EXACT)
-    np.testing.assert_allclose([ours.t_stat, ours.p_value], [ref.t_stat, ref.p_value], rtol=RTOL_EXACT)
+    np.testing.assert_allclose(
+        ours.t_boot, ref.t_boot, rtol=RTOL_EXACT, atol=ATOL_EXACT
+    )
+    np.testing.assert_allclose(
+        [ours.t_stat, ours.p_value], [ref.t_stat, ref.p_value], rtol=RTOL_EXACT
+    )
     np.testing.assert_allclose(ours.conf_int, ref.conf_int, rtol=1e-8)
 
 
@@ -171,7 +245,17 @@ def test_score_bootstrap_without_hessian_is_multiplier_bootstrap():
     x, y, w, cl = make_data(8, n_clusters=15)
     psi, _, b = ols_influence(x, y, w, cl)
     c = np.array([0.0, 1.0, 0.0])
-    res = score_wild_bootstrap(psi, cl, b, contrast=c, impose_null=False, reps=999, seed=0, conf_int=False, small_sample=False)
+    res = score_wild_bootstrap(
+        psi,
+        cl,
+        b,
+        contrast=c,
+        impose_null=False,
+        reps=999,
+        seed=0,
+        conf_int=False,
+        small_sample=False,
+    )
     v, _ = wild_weights(15, 999, seed=0)
     sums = np.stack([psi[cl == g].sum(axis=0) for g in range(15)]) / y.size
     draws = (sums @ c) @ v
@@ -187,13 +271,28 @@ def test_score_bootstrap_restricted_needs_hessian():
 # -----------------------------------------------------------------------------
 # wildboottest 0.3.2
 # -----------------------------------------------------------------------------
-@pytest.mark.parametrize(("impose_null", "weight_type"), [(True, "rademacher"), (False, "rademacher"), (True, "webb"), (True, "mammen")])
+@pytest.mark.parametrize(
+    ("impose_null", "weight_type"),
+    [(True, "rademacher"), (False, "rademacher"), (True, "webb"), (True, "mammen")],
+)
 def test_p_values_agree_with_wildboottest(impose_null, weight_type):
     wbt = pytest.importorskip("wildboottest.wildboottest")
     x, y, _, cl = make_data(9, n_clusters=20, weighted=False, n_per=(10, 30))
     c = np.array([0.0, 1.0, 0.0])
-    ours = wild_cluster_bootstrap(x, y, cluster=cl, contrast=c, impose_null=impose_null, weight_type=weight_type, reps=9999, seed=11, conf_int=False)
-    boot = wbt.WildboottestCL(X=x, Y=y, cluster=cl, R=c, B=9999, seed=12, parallel=False)
+    ours = wild_cluster_bootstrap(
+        x,
+        y,
+        cluster=cl,
+        contrast=c,
+        impose_null=impose_null,
+        weight_type=weight_type,
+        reps=9999,
+        seed=11,
+        conf_int=False,
+    )
+    boot = wbt.WildboottestCL(
+        X=x, Y=y, cluster=cl, R=c, B=9999, seed=12, parallel=False
+    )
     boot.get_scores(bootstrap_type="11", impose_null=impose_null)
     boot.get_weights(weights_type=weight_type)
     boot.get_numer()
@@ -212,7 +311,9 @@ def test_enumeration_agrees_with_wildboottest():
     wbt = pytest.importorskip("wildboottest.wildboottest")
     x, y, _, cl = make_data(10, n_clusters=9, weighted=False)
     c = np.array([0.0, 1.0, 0.0])
-    ours = wild_cluster_bootstrap(x, y, cluster=cl, contrast=c, reps=999, conf_int=False)
+    ours = wild_cluster_bootstrap(
+        x, y, cluster=cl, contrast=c, reps=999, conf_int=False
+    )
     boot = wbt.WildboottestCL(X=x, Y=y, cluster=cl, R=c, B=999, parallel=False)
     boot.get_scores(bootstrap_type="11", impose_null=True)
     boot.get_weights(weights_type="rademacher")
@@ -234,13 +335,17 @@ def test_enumeration_agrees_with_wildboottest():
 # Errors
 # -----------------------------------------------------------------------------
 def test_input_errors():
-    x, y, w, cl = make_data(12)
+    x, y, _, cl = make_data(12)
     with pytest.raises(SpecError, match="contrast must have 3 entries"):
         wild_cluster_bootstrap(x, y, cluster=cl, contrast=[1.0, 0])
     with pytest.raises(SpecError, match="weight_type='normal' is not supported"):
-        wild_cluster_bootstrap(x, y, cluster=cl, contrast=[0, 1.0, 0], weight_type="normal")
+        wild_cluster_bootstrap(
+            x, y, cluster=cl, contrast=[0, 1.0, 0], weight_type="normal"
+        )
     with pytest.raises(InferenceError, match="needs at least 2 clusters"):
-        wild_cluster_bootstrap(x, y, cluster=np.zeros(y.size, dtype=int), contrast=[0, 1.0, 0])
+        wild_cluster_bootstrap(
+            x, y, cluster=np.zeros(y.size, dtype=int), contrast=[0, 1.0, 0]
+        )
     with pytest.raises(TneEvalTypeError, match="seed must be None"):
         wild_cluster_bootstrap(x, y, cluster=cl, contrast=[0, 1.0, 0], seed=1.5)
     with pytest.raises(SpecError, match="alpha must lie strictly between 0 and 1"):

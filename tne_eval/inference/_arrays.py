@@ -36,7 +36,9 @@ def _as_float(value: object, name: str) -> np.ndarray:
     return arr
 
 
-def as_float_matrix(value: object, name: str, *, n_rows: int | None = None) -> np.ndarray:
+def as_float_matrix(
+    value: object, name: str, *, n_rows: int | None = None
+) -> np.ndarray:
     """Return ``value`` as a 2-d float array (a 1-d input becomes one column)."""
     arr = _as_float(value, name)
     if arr.ndim == 1:
@@ -73,7 +75,9 @@ def as_float_vector(
     return arr
 
 
-def check_cluster_codes(value: object, n: int, name: str = "cluster") -> tuple[np.ndarray, int]:
+def check_cluster_codes(
+    value: object, n: int, name: str = "cluster"
+) -> tuple[np.ndarray, int]:
     """Validate cluster codes ``0..G-1`` (all present) and return them with ``G``.
 
     Raises :class:`InferenceError` when fewer than two clusters are present.

@@ -90,9 +90,13 @@ def _prepare(
     target: object = None,
 ) -> _Design:
     x = as_float_matrix(x, "X")
-    n, p = x.shape
+    n = x.shape[0]
     e = as_float_vector(resid, "resid", n=n)
-    w = np.ones(n) if weights is None else as_float_vector(weights, "weights", n=n, positive=True)
+    w = (
+        np.ones(n)
+        if weights is None
+        else as_float_vector(weights, "weights", n=n, positive=True)
+    )
     codes, n_clusters = check_cluster_codes(cluster, n)
     w = w / w.mean()
     fe = None
@@ -127,7 +131,11 @@ def _check_absorbed(
     absorbed: object, codes: np.ndarray, x: np.ndarray, e: np.ndarray, w: np.ndarray
 ) -> np.ndarray:
     fe = np.asarray(absorbed)
-    if fe.ndim != 1 or fe.shape[0] != x.shape[0] or not np.issubdtype(fe.dtype, np.integer):
+    if (
+        fe.ndim != 1
+        or fe.shape[0] != x.shape[0]
+        or not np.issubdtype(fe.dtype, np.integer)
+    ):
         raise SpecError(
             f"absorbed must be a 1-d integer array of length {x.shape[0]} (the code of "
             "the absorbed fixed effect of each row, e.g. the unit)."
@@ -148,13 +156,18 @@ def _check_absorbed(
             "effects."
         )
     scale = np.bincount(fe, weights=w * np.abs(e), minlength=n_fe).max() + 1e-300
-    if np.abs(np.bincount(fe, weights=w * e, minlength=n_fe)).max() > ORTHOGONALITY_TOL * scale:
+    if (
+        np.abs(np.bincount(fe, weights=w * e, minlength=n_fe)).max()
+        > ORTHOGONALITY_TOL * scale
+    ):
         raise InferenceError(
             "resid do not sum to zero (with weights) within the absorbed fixed effects; "
             "pass the residuals of the model that includes those effects."
         )
     for j in range(x.shape[1]):
-        scale = np.bincount(fe, weights=w * np.abs(x[:, j]), minlength=n_fe).max() + 1e-300
+        scale = (
+            np.bincount(fe, weights=w * np.abs(x[:, j]), minlength=n_fe).max() + 1e-300
+        )
         sums = np.bincount(fe, weights=w * x[:, j], minlength=n_fe)
         if np.abs(sums).max() > ORTHOGONALITY_TOL * scale:
             raise InferenceError(
@@ -202,7 +215,7 @@ def _cr2_pass(
     ``df_working`` = ``(sigma, rho)`` replaces it, for the degrees of freedom only,
     by the block-equicorrelated (Moulton) model ``sigma I + rho J`` of Imbens-Kolesár.
     """
-    n, p = d.x.shape
+    p = d.x.shape[1]
     G = d.n_clusters
     m = d.m
     w2t = d.w**2 * theta
@@ -608,19 +621,19 @@ def _moulton(d: _Design) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class HTZTest:
-    """Approximate Hotelling :math:`T^2` test of ``q`` linear restrictions.
+    r"""Approximate Hotelling :math:`T^2` test of ``q`` linear restrictions.
 
     Attributes
     ----------
     statistic : float
-        The scaled F statistic :math:`\\delta Q/q`.
+        The scaled F statistic :math:`\delta Q/q`.
     wald : float
         The cluster-robust Wald statistic :math:`Q`.
     delta : float
-        Scale factor :math:`(\\nu - q + 1)/\\nu`.
+        Scale factor :math:`(\nu - q + 1)/\nu`.
     df_num, df_denom : float
         Degrees of freedom of the reference F distribution (``q`` and
-        :math:`\\nu - q + 1`).
+        :math:`\nu - q + 1`).
     p_value : float
     """
 
@@ -724,14 +737,18 @@ def htz_test(
 # Influence-function estimators
 # =============================================================================
 def _check_hessian(hessian: object, n_clusters: int, m: int) -> np.ndarray:
-    h = as_float_matrix(np.reshape(np.asarray(hessian, dtype=float), (-1, m * m)), "hessian")
+    h = as_float_matrix(
+        np.reshape(np.asarray(hessian, dtype=float), (-1, m * m)), "hessian"
+    )
     if h.shape[0] != n_clusters:
         raise SpecError(
             f"hessian must have shape ({n_clusters}, {m}, {m}): one {m}x{m} "
             f"contribution per cluster (got {h.shape[0]} blocks)."
         )
     h = h.reshape(n_clusters, m, m)
-    if not np.allclose(h, h.transpose(0, 2, 1), rtol=1e-10, atol=1e-12 * np.abs(h).max()):
+    if not np.allclose(
+        h, h.transpose(0, 2, 1), rtol=1e-10, atol=1e-12 * np.abs(h).max()
+    ):
         raise SpecError("hessian blocks must be symmetric (H_g = H_g').")
     return (h + h.transpose(0, 2, 1)) / 2
 
@@ -750,7 +767,8 @@ def _if_parts(psi: object, cluster: object, hessian: object) -> _IFParts:
     n, m = psi.shape
     codes, n_clusters = check_cluster_codes(cluster, n)
     sums = np.stack(
-        [np.bincount(codes, weights=psi[:, j], minlength=n_clusters) for j in range(m)], axis=1
+        [np.bincount(codes, weights=psi[:, j], minlength=n_clusters) for j in range(m)],
+        axis=1,
     )
     hg = _check_hessian(hessian, n_clusters, m)
     htot = hg.sum(axis=0)

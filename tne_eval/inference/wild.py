@@ -40,7 +40,12 @@ from scipy import optimize
 
 from tne_eval._validation import check_alpha, check_choice, check_int, check_seed
 from tne_eval._warnings import warn
-from tne_eval.errors import IdentificationError, InferenceError, SmallClusterWarning, SpecError
+from tne_eval.errors import (
+    IdentificationError,
+    InferenceError,
+    SmallClusterWarning,
+    SpecError,
+)
 from tne_eval.inference._arrays import (
     as_float_matrix,
     as_float_vector,
@@ -69,22 +74,22 @@ TIE_RTOL = 1e-10
 
 @dataclass(frozen=True)
 class WildBootstrapResult:
-    """Outcome of a wild (score) cluster bootstrap test of one contrast.
+    r"""Outcome of a wild (score) cluster bootstrap test of one contrast.
 
     Attributes
     ----------
     estimate : float
-        :math:`c'\\hat\\theta`.
+        :math:`c'\hat\theta`.
     null : float
         Tested value :math:`r`.
     std_error : float
         Analytic CR1-type standard error used in the t statistic.
     t_stat : float
-        :math:`(c'\\hat\\theta - r)/\\text{std\\_error}`.
+        :math:`(c'\hat\theta - r)/\text{std\_error}`.
     p_value : float
-        Symmetric p-value, share of :math:`|t^*| \\ge |t|`.
+        Symmetric p-value, share of :math:`|t^*| \ge |t|`.
     p_value_equal_tailed : float
-        :math:`2\\min(\\Pr(t^*\\le t), \\Pr(t^* \\ge t))`, capped at 1.
+        :math:`2\min(\Pr(t^*\le t), \Pr(t^* \ge t))`, capped at 1.
     conf_int : tuple of float or None
         Interval by inversion of the symmetric test at level ``1 - alpha``
         (``-inf``/``inf`` where the p-value never falls below ``alpha``).
@@ -158,11 +163,11 @@ def wild_weights(
     """
     check_choice(weight_type, "weight_type", WEIGHT_TYPES)
     check_seed(seed)
-    if weight_type == "rademacher" and enumerate_if_possible and n_clusters < 63:
-        if 2**n_clusters <= reps:
-            codes = np.arange(2**n_clusters, dtype=np.int64)
-            bits = (codes[None, :] >> np.arange(n_clusters, dtype=np.int64)[:, None]) & 1
-            return (2.0 * bits - 1.0), True
+    enumerable = weight_type == "rademacher" and enumerate_if_possible
+    if enumerable and n_clusters < 63 and 2**n_clusters <= reps:
+        codes = np.arange(2**n_clusters, dtype=np.int64)
+        shifts = np.arange(n_clusters, dtype=np.int64)[:, None]
+        return 2.0 * ((codes[None, :] >> shifts) & 1) - 1.0, True
     rng = np.random.default_rng(seed)
     shape = (n_clusters, reps)
     if weight_type == "rademacher":
@@ -171,7 +176,9 @@ def wild_weights(
         s5 = np.sqrt(5.0)
         low = rng.random(shape) < (s5 + 1) / (2 * s5)
         return np.where(low, (1 - s5) / 2, (1 + s5) / 2), False
-    points = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
+    points = np.array(
+        [-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)]
+    )
     return points[rng.integers(0, 6, size=shape)], False
 
 
@@ -341,7 +348,9 @@ def _check_common(
         )
     if not np.any(c != 0):
         raise SpecError("contrast is all zeros; pass the linear combination to test.")
-    if isinstance(null, bool) or not isinstance(null, (int, float, np.floating, np.integer)):
+    if isinstance(null, bool) or not isinstance(
+        null, (int, float, np.floating, np.integer)
+    ):
         raise SpecError(f"null must be a number (got {null!r}).")
     if not np.isfinite(null):
         raise SpecError(f"null must be finite (got {null}).")
@@ -602,9 +611,16 @@ def score_wild_bootstrap(
     c, r, reps, alpha = _check_common(contrast, m, null, reps, alpha)
     codes, n_clusters = check_cluster_codes(cluster, n)
     check_choice(weight_type, "weight_type", WEIGHT_TYPES)
-    sums = np.stack(
-        [np.bincount(codes, weights=psi[:, j], minlength=n_clusters) for j in range(m)], axis=1
-    ) / n
+    sums = (
+        np.stack(
+            [
+                np.bincount(codes, weights=psi[:, j], minlength=n_clusters)
+                for j in range(m)
+            ],
+            axis=1,
+        )
+        / n
+    )
     if hessian is None:
         if impose_null:
             raise InferenceError(
@@ -619,7 +635,9 @@ def score_wild_bootstrap(
         try:
             h_inv = np.linalg.inv(htot)
         except np.linalg.LinAlgError as err:
-            raise IdentificationError("The summed hessian contributions are singular.") from err
+            raise IdentificationError(
+                "The summed hessian contributions are singular."
+            ) from err
         leverage = np.einsum("ab,gbc->gac", h_inv, hg)
         h_inv_c = h_inv @ c
     f = n_clusters / (n_clusters - 1) if small_sample else 1.0

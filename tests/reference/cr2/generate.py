@@ -73,14 +73,36 @@ def pyfixest_cases():
     castle = pd.read_csv(data / "castle_bacondecomp.csv")
     mpdta = pd.read_csv(data / "mpdta.csv")
     mpdta["state"] = mpdta["countyreal"] // 1000
-    mpdta["d"] = ((mpdta["first_treat"] > 0) & (mpdta["year"] >= mpdta["first_treat"])).astype(float)
+    mpdta["d"] = (
+        (mpdta["first_treat"] > 0) & (mpdta["year"] >= mpdta["first_treat"])
+    ).astype(float)
     mpdta["w"] = np.exp(mpdta["lpop"])
     no_ssc = pf.ssc(k_adj=False, G_adj=False)
     cases = {
-        "castle-unweighted": (castle, "l_homicide ~ post | sid + year", {"CRV3": "sid"}, None),
-        "castle-popwt": (castle, "l_homicide ~ post | sid + year", {"CRV3": "sid"}, "popwt"),
-        "mpdta-unweighted": (mpdta, "lemp ~ d + lpop:year | countyreal + year", {"CRV3": "state"}, None),
-        "mpdta-wexplpop": (mpdta, "lemp ~ d | countyreal + year", {"CRV3": "state"}, "w"),
+        "castle-unweighted": (
+            castle,
+            "l_homicide ~ post | sid + year",
+            {"CRV3": "sid"},
+            None,
+        ),
+        "castle-popwt": (
+            castle,
+            "l_homicide ~ post | sid + year",
+            {"CRV3": "sid"},
+            "popwt",
+        ),
+        "mpdta-unweighted": (
+            mpdta,
+            "lemp ~ d + lpop:year | countyreal + year",
+            {"CRV3": "state"},
+            None,
+        ),
+        "mpdta-wexplpop": (
+            mpdta,
+            "lemp ~ d | countyreal + year",
+            {"CRV3": "state"},
+            "w",
+        ),
     }
     out = {}
     for key, (df, fml, vcov, weights) in cases.items():
@@ -99,12 +121,16 @@ def main() -> None:
     results = {"clubSandwich_published": PUBLISHED, "pyfixest_crv3": pyfixest_cases()}
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     prov = {
-        "generated_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "generated_at": _dt.datetime.now(_dt.timezone.utc).isoformat(
+            timespec="seconds"
+        ),
         "generator": "tests/reference/cr2/generate.py",
         "command": f"{sys.executable} tests/reference/cr2/generate.py",
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "packages": {p: metadata.version(p) for p in ("pyfixest", "numpy", "pandas", "scipy")},
+        "packages": {
+            p: metadata.version(p) for p in ("pyfixest", "numpy", "pandas", "scipy")
+        },
         "data": {
             "castle": "castle_bacondecomp.csv (shared/datasets, not copied): 50 states x 11 years; model l_homicide ~ post | sid + year, cluster sid",
             "mpdta": "mpdta.csv (shared/datasets, not copied): state = countyreal // 1000 (29 states), d = 1{first_treat > 0 and year >= first_treat}, w = exp(lpop); county effects nested in states",
