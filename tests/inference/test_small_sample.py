@@ -553,3 +553,43 @@ def test_bad_inputs_raise():
         influence_cr_vcov(np.ones((6, 1)), cl, hessian=np.ones((3, 1, 1)), kind="CR1")
     with pytest.raises(SpecError, match=r"hessian must have shape \(3, 1, 1\)"):
         influence_cr_vcov(np.ones((6, 1)), cl, hessian=np.ones((2, 1, 1)))
+
+
+# -----------------------------------------------------------------------------
+# Low-rank CR2 path (working variance constant within clusters)
+# -----------------------------------------------------------------------------
+@pytest.mark.parametrize("weighted", ["none", "cluster", "row"])
+@pytest.mark.parametrize("absorb", [False, True])
+def test_lowrank_path_equals_explicit(monkeypatch, weighted, absorb):
+    import tne_eval.inference.small_sample as ss
+
+    rng = np.random.default_rng(31)
+    data = make_panel(31, n_clusters=5, n_periods=6, row_weights=weighted == "row")
+    if weighted == "none":
+        data["w"] = np.ones_like(data["y"])
+    elif weighted == "cluster":
+        data["w"] = rng.uniform(0.5, 2, size=5)[data["cl"]]
+    full, xt, resid, w, coef = absorbed_problem(data)
+    k = xt.shape[1]
+    if not absorb:  # unit dummies as explicit columns instead
+        xt = full
+    targets = [None] + ([1 / w] if weighted == "cluster" else [])
+    for target in targets:
+        theta = np.ones_like(w) if target is None else target
+        c_full = np.zeros((2, full.shape[1]))
+        c_full[:, :2] = np.eye(2)
+        vref, p_arr = brute_cr2(full, resid, w, data["cl"], theta, c_full)
+        kw = {
+            "cluster": data["cl"],
+            "weights": w,
+            "target": target,
+            "absorbed": data["unit"] if absorb else None,
+        }
+        for share in (0.0, 1e9):  # never / always low-rank
+            monkeypatch.setattr(ss, "LOWRANK_MAX_SHARE", share)
+            v = cr2_vcov(xt, resid, **kw)
+            np.testing.assert_allclose(
+                v[:k, :k], vref[:k, :k], rtol=RTOL_EXACT, atol=ATOL_EXACT
+            )
+            df = satterthwaite_df(xt, resid, contrast=np.eye(xt.shape[1])[:2], **kw)
+            np.testing.assert_allclose(df, brute_df(p_arr), rtol=RTOL_EXACT)
