@@ -569,7 +569,7 @@ def test_lowrank_path_equals_explicit(monkeypatch, weighted, absorb):
         data["w"] = np.ones_like(data["y"])
     elif weighted == "cluster":
         data["w"] = rng.uniform(0.5, 2, size=5)[data["cl"]]
-    full, xt, resid, w, coef = absorbed_problem(data)
+    full, xt, resid, w, _ = absorbed_problem(data)
     k = xt.shape[1]
     if not absorb:  # unit dummies as explicit columns instead
         xt = full
