@@ -352,3 +352,30 @@ def test_input_errors():
         wild_cluster_bootstrap(x, y, cluster=cl, contrast=[0, 1.0, 0], alpha=1.5)
     with pytest.raises(SpecError, match="null must be a number"):
         wild_cluster_bootstrap(x, y, cluster=cl, contrast=[0, 1.0, 0], null="zero")
+
+
+def test_absorbed_nested_effects_give_the_explicit_dummies_bootstrap():
+    # unit effects nested in clusters: within-transformed X and y give the same t*
+    rng = np.random.default_rng(13)
+    n_clusters, units_per, periods = 7, 3, 4
+    unit = np.repeat(np.arange(n_clusters * units_per), periods)
+    cl = unit // units_per
+    period = np.tile(np.arange(periods), n_clusters * units_per)
+    d = ((cl < 2) & (period >= 2)).astype(float)
+    x = np.column_stack([d, rng.normal(size=unit.size), np.eye(periods)[period][:, 1:]])
+    y = x[:, 0] + rng.normal(size=unit.max() + 1)[unit] + rng.normal(size=unit.size)
+    w = rng.uniform(0.5, 2, size=unit.max() + 1)[unit]
+    full = np.column_stack([x, np.eye(unit.max() + 1)[unit]])
+    sw = np.bincount(unit, weights=w)
+
+    def within(a):
+        return a - (np.stack([np.bincount(unit, weights=w * col) for col in np.atleast_2d(a.T)], axis=1) / sw[:, None])[unit].reshape(a.shape)
+
+    c_full = np.zeros(full.shape[1])
+    c_full[0] = 1.0
+    kw = {"cluster": cl, "weights": w, "reps": 999, "conf_int": False, "small_sample": False}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallClusterWarning)
+        ref = wild_cluster_bootstrap(full, y, contrast=c_full, **kw)
+        ours = wild_cluster_bootstrap(within(x), within(y), contrast=c_full[: x.shape[1]], **kw)
+    np.testing.assert_allclose(ours.t_boot, ref.t_boot, rtol=RTOL_EXACT, atol=ATOL_EXACT)

@@ -209,6 +209,19 @@ def conley_taber(
     Conley, T. G. and Taber, C. R. (2011). Inference with "difference in
     differences" with a small number of policy changes. *Review of Economics and
     Statistics* 93(1), 113-125. https://doi.org/10.1162/REST_a_00049
+
+    Examples
+    --------
+    One treated cluster among 30, true effect 2:
+
+    >>> import numpy as np
+    >>> from tne_eval.inference.few_treated import conley_taber
+    >>> rng = np.random.default_rng(1)
+    >>> delta = rng.normal(size=30)
+    >>> delta[0] += 2.0
+    >>> res = conley_taber(delta, np.arange(30) < 1)
+    >>> res.enumerated, res.null_draws.size  # the 29 control residuals
+    (True, 29)
     """
     d, t, w, alpha, reps = _check(delta, treated, weights, alpha, reps, seed)
     est, resid, wt = _estimate(d, t, w)

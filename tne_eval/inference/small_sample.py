@@ -474,6 +474,25 @@ def cr2_vcov(
     cluster-robust variance estimation and hypothesis testing in fixed effects
     models. *Journal of Business & Economic Statistics* 36(4), 672-683.
     https://doi.org/10.1080/07350015.2016.1247004
+
+    Examples
+    --------
+    Eight clusters, two of them treated:
+
+    >>> import numpy as np
+    >>> from tne_eval.inference.small_sample import cr2_vcov, satterthwaite_df
+    >>> rng = np.random.default_rng(0)
+    >>> cluster = np.repeat(np.arange(8), 5)
+    >>> X = np.column_stack([np.ones(40), (cluster < 2).astype(float)])
+    >>> y = 1.0 + rng.normal(size=8)[cluster] + rng.normal(size=40)
+    >>> resid = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
+    >>> print(round(float(np.sqrt(cr2_vcov(X, resid, cluster=cluster)[1, 1])), 4))
+    0.4542
+    >>> print(satterthwaite_df(X, resid, cluster=cluster, contrast=[0.0, 1.0]).round(3))
+    [1.739]
+
+    With two treated clusters the t-test has under two degrees of freedom, not
+    ``G - 1 = 7``.
     """
     d = _prepare(X, resid, weights, cluster, absorbed, target)
     comps = _cr2_pass(d, d.theta).comps

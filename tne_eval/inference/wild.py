@@ -479,6 +479,20 @@ def wild_cluster_bootstrap(
     Webb, M. D. (2023). Reworking wild bootstrap-based inference for clustered
     errors. *Canadian Journal of Economics* 56(3), 839-858.
     https://doi.org/10.1111/caje.12661
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tne_eval.inference.wild import wild_cluster_bootstrap
+    >>> rng = np.random.default_rng(0)
+    >>> cluster = np.repeat(np.arange(8), 5)
+    >>> X = np.column_stack([np.ones(40), (cluster < 2).astype(float)])
+    >>> y = 1.0 + rng.normal(size=8)[cluster] + rng.normal(size=40)
+    >>> res = wild_cluster_bootstrap(X, y, cluster=cluster, contrast=[0.0, 1.0], seed=1)
+    >>> res.enumerated, res.reps  # 2**8 sign patterns <= 9999 draws
+    (True, 256)
+    >>> print(round(res.p_value, 4))
+    0.1016
     """
     x = as_float_matrix(X, "X")
     n, p = x.shape
