@@ -369,13 +369,29 @@ def test_absorbed_nested_effects_give_the_explicit_dummies_bootstrap():
     sw = np.bincount(unit, weights=w)
 
     def within(a):
-        return a - (np.stack([np.bincount(unit, weights=w * col) for col in np.atleast_2d(a.T)], axis=1) / sw[:, None])[unit].reshape(a.shape)
+        return a - (
+            np.stack(
+                [np.bincount(unit, weights=w * col) for col in np.atleast_2d(a.T)],
+                axis=1,
+            )
+            / sw[:, None]
+        )[unit].reshape(a.shape)
 
     c_full = np.zeros(full.shape[1])
     c_full[0] = 1.0
-    kw = {"cluster": cl, "weights": w, "reps": 999, "conf_int": False, "small_sample": False}
+    kw = {
+        "cluster": cl,
+        "weights": w,
+        "reps": 999,
+        "conf_int": False,
+        "small_sample": False,
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallClusterWarning)
         ref = wild_cluster_bootstrap(full, y, contrast=c_full, **kw)
-        ours = wild_cluster_bootstrap(within(x), within(y), contrast=c_full[: x.shape[1]], **kw)
-    np.testing.assert_allclose(ours.t_boot, ref.t_boot, rtol=RTOL_EXACT, atol=ATOL_EXACT)
+        ours = wild_cluster_bootstrap(
+            within(x), within(y), contrast=c_full[: x.shape[1]], **kw
+        )
+    np.testing.assert_allclose(
+        ours.t_boot, ref.t_boot, rtol=RTOL_EXACT, atol=ATOL_EXACT
+    )
