@@ -135,3 +135,10 @@ def test_errors():
         ferman_pinto(delta, np.array([1, 0, 0, 0, 0]), np.full(5, 10.0))
     with pytest.raises(SpecError, match="sizes must be strictly positive"):
         ferman_pinto(delta, np.array([1, 0, 0, 0, 0]), np.zeros(5))
+
+
+def test_null_must_be_a_number():
+    from tne_eval.errors import TneEvalTypeError
+
+    with pytest.raises(TneEvalTypeError, match="null must be a number"):
+        conley_taber(np.arange(5.0), np.array([1, 0, 0, 0, 0]), null="0")

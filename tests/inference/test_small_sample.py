@@ -593,3 +593,27 @@ def test_lowrank_path_equals_explicit(monkeypatch, weighted, absorb):
             )
             df = satterthwaite_df(xt, resid, contrast=np.eye(xt.shape[1])[:2], **kw)
             np.testing.assert_allclose(df, brute_df(p_arr), rtol=RTOL_EXACT)
+
+
+def test_more_input_errors():
+    o = ols_as_influence(27)
+    with pytest.raises(
+        SpecError, match=r"hessian must have shape \(7, 3, 3\).*got shape \(7, 2, 2\)"
+    ):
+        influence_cr_vcov(o["psi"], o["cl"], hessian=o["hess"][:, :2, :2])
+    bad = o["hess"].copy()
+    bad[0, 0, 1] += 1.0
+    with pytest.raises(SpecError, match="hessian blocks must be symmetric"):
+        influence_cr_vcov(o["psi"], o["cl"], hessian=bad)
+    with pytest.raises(
+        SpecError,
+        match=r"null must be a number or one value per contrast row \(2; got 3\)",
+    ):
+        htz_test(
+            o["x"],
+            o["e"],
+            o["beta"],
+            cluster=o["cl"],
+            contrast=np.eye(3)[:2],
+            null=[0, 0, 0],
+        )

@@ -115,6 +115,16 @@ def _check(
     return d, t, w, check_alpha(alpha), check_int(reps, "reps", minimum=1)
 
 
+def _check_null(null: object) -> float:
+    if isinstance(null, bool) or not isinstance(
+        null, (int, float, np.integer, np.floating)
+    ):
+        raise TneEvalTypeError(f"null must be a number (got {null!r}).")
+    if not np.isfinite(null):
+        raise SpecError(f"null must be finite (got {null}).")
+    return float(null)
+
+
 def _draw_indices(n0: int, n1: int, reps: int, seed) -> tuple[np.ndarray, bool]:
     """Index tuples into the controls: all n0**n1 of them if that fits in reps."""
     if n0**n1 <= reps:
@@ -228,7 +238,7 @@ def conley_taber(
     idx, enumerated = _draw_indices(resid.size, wt.size, reps, seed)
     draws = resid[idx] @ wt
     return _finish(
-        est, draws, float(null), alpha, enumerated, wt.size, resid.size, None
+        est, draws, _check_null(null), alpha, enumerated, wt.size, resid.size, None
     )
 
 
@@ -323,5 +333,12 @@ def ferman_pinto(
     idx, enumerated = _draw_indices(resid.size, wt.size, reps, seed)
     draws = (standardized[idx] * scale_t[None, :]) @ wt
     return _finish(
-        est, draws, float(null), alpha, enumerated, wt.size, resid.size, (a_hat, b_hat)
+        est,
+        draws,
+        _check_null(null),
+        alpha,
+        enumerated,
+        wt.size,
+        resid.size,
+        (a_hat, b_hat),
     )

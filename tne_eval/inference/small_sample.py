@@ -740,6 +740,16 @@ class HTZTest:
     p_value: float
 
 
+def _check_null(null: object, q: int) -> np.ndarray:
+    c0 = as_float_vector(np.atleast_1d(null), "null")
+    if c0.shape[0] not in (1, q):
+        raise SpecError(
+            f"null must be a number or one value per contrast row ({q}; got "
+            f"{c0.shape[0]})."
+        )
+    return np.broadcast_to(c0, (q,))
+
+
 def _htz(p_arr: np.ndarray, diff: np.ndarray, cov: np.ndarray) -> HTZTest:
     q = p_arr.shape[0]
     try:
@@ -822,7 +832,7 @@ def htz_test(
     p = d.x.shape[1]
     c = check_contrast(contrast, p)
     beta = as_float_vector(coef, "coef", n=p)
-    c0 = np.broadcast_to(as_float_vector(np.atleast_1d(null), "null"), (c.shape[0],))
+    c0 = _check_null(null, c.shape[0])
     pss = _cr2_pass(d, d.theta, c)
     cov = c @ _sandwich(d, pss.comps) @ c.T
     return _htz(_p_array(pss, d.m), c @ beta - c0, cov)
@@ -832,15 +842,17 @@ def htz_test(
 # Influence-function estimators
 # =============================================================================
 def _check_hessian(hessian: object, n_clusters: int, m: int) -> np.ndarray:
-    h = as_float_matrix(
-        np.reshape(np.asarray(hessian, dtype=float), (-1, m * m)), "hessian"
-    )
-    if h.shape[0] != n_clusters:
+    h = np.asarray(hessian)
+    if m == 1 and h.ndim == 1:
+        h = h[:, None, None]
+    if h.ndim != 3 or h.shape != (n_clusters, m, m):
         raise SpecError(
             f"hessian must have shape ({n_clusters}, {m}, {m}): one {m}x{m} "
-            f"contribution per cluster (got {h.shape[0]} blocks)."
+            f"contribution per cluster (got shape {h.shape})."
         )
-    h = h.reshape(n_clusters, m, m)
+    h = as_float_matrix(h.reshape(n_clusters, m * m), "hessian").reshape(
+        n_clusters, m, m
+    )
     if not np.allclose(
         h, h.transpose(0, 2, 1), rtol=1e-10, atol=1e-12 * np.abs(h).max()
     ):
@@ -1088,7 +1100,7 @@ def influence_htz_test(
     m = parts.sums.shape[1]
     c = check_contrast(contrast, m)
     est = as_float_vector(estimate, "estimate", n=m)
-    c0 = np.broadcast_to(as_float_vector(np.atleast_1d(null), "null"), (c.shape[0],))
+    c0 = _check_null(null, c.shape[0])
     adj = _if_adjusted(parts, -0.5)
     cov = c @ (adj.T @ adj) @ c.T
     return _htz(_if_p_array(parts, c, -0.5), c @ est - c0, cov)
