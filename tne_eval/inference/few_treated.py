@@ -234,12 +234,11 @@ def conley_taber(
     (True, 29)
     """
     d, t, w, alpha, reps = _check(delta, treated, weights, alpha, reps, seed)
+    null = _check_null(null)
     est, resid, wt = _estimate(d, t, w)
     idx, enumerated = _draw_indices(resid.size, wt.size, reps, seed)
     draws = resid[idx] @ wt
-    return _finish(
-        est, draws, _check_null(null), alpha, enumerated, wt.size, resid.size, None
-    )
+    return _finish(est, draws, null, alpha, enumerated, wt.size, resid.size, None)
 
 
 def ferman_pinto(
@@ -306,6 +305,7 @@ def ferman_pinto(
     Statistics* 101(3), 452-467. https://doi.org/10.1162/rest_a_00759
     """
     d, t, w, alpha, reps = _check(delta, treated, weights, alpha, reps, seed)
+    null = _check_null(null)
     m = as_float_vector(sizes, "sizes", n=d.shape[0], positive=True)
     est, resid, wt = _estimate(d, t, w)
     if resid.size < 3:
