@@ -335,7 +335,7 @@ def ferman_pinto(
     return _finish(
         est,
         draws,
-        _check_null(null),
+        null,
         alpha,
         enumerated,
         wt.size,
