@@ -452,7 +452,9 @@ def wild_cluster_bootstrap(
     2020 cohort) still not. Rademacher weights with ``G`` clusters allow only
     :math:`2^G` sign patterns (:math:`2^{G-1}` distinct :math:`|t^*|`), hence
     ``n_distinct`` and the warning. Report randomization inference
-    (Conley-Taber, Ferman-Pinto) alongside.
+    (Conley-Taber, Ferman-Pinto) alongside. The pattern is reproduced by a slow
+    test: with 2 treated clusters of 40 the 5% WCR test rejected 0.0% of 400 true
+    nulls and WCU 20.5%; with 12 treated, 6.0% and 6.5%.
 
     Validated against a brute-force refit loop on full enumeration (bootstrap t
     statistics equal to 1e-10) and against ``wildboottest`` 0.3.2 p-values on the
