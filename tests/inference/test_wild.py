@@ -440,3 +440,34 @@ def test_few_treated_clusters_size_pattern_of_mackinnon_webb():
     assert size["wcu2"] > 0.12, size
     assert 0.02 < size["wcr12"] < 0.09, size
     assert 0.02 < size["wcu12"] < 0.09, size
+
+
+def test_score_bootstrap_with_group_means_equals_did_regression():
+    # the 2x2 form of a group-time ATT: difference of two group means, influence
+    # functions of (mu_control, mu_treated) with group_mean_hessian
+    from tne_eval.inference.small_sample import group_mean_hessian
+
+    rng = np.random.default_rng(14)
+    cl = np.repeat(np.arange(9), rng.integers(4, 12, size=9))
+    d = (cl < 3).astype(int)
+    dy = 0.5 * d + rng.normal(size=9)[cl] + rng.normal(size=cl.size)
+    n = dy.size
+    mu = np.array([dy[d == 0].mean(), dy[d == 1].mean()])
+    psi = np.zeros((n, 2))
+    for j in range(2):
+        psi[d == j, j] = n * (dy[d == j] - mu[j]) / np.sum(d == j)
+    kw = {"null": 0.2, "reps": 999, "small_sample": False}
+    ours = score_wild_bootstrap(
+        psi,
+        cl,
+        mu,
+        contrast=[-1.0, 1.0],
+        hessian=group_mean_hessian(np.ones(n), d, cl),
+        **kw,
+    )
+    x = np.column_stack([np.ones(n), d])
+    ref = wild_cluster_bootstrap(x, dy, cluster=cl, contrast=[0.0, 1.0], **kw)
+    np.testing.assert_allclose(
+        ours.t_boot, ref.t_boot, rtol=RTOL_EXACT, atol=ATOL_EXACT
+    )
+    np.testing.assert_allclose(ours.conf_int, ref.conf_int, rtol=1e-8)
