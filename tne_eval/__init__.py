@@ -24,15 +24,25 @@ from tne_eval.did import (
     twfe_event_study,
 )
 from tne_eval.errors import *  # noqa: F403  (every error and warning, see __all__)
-from tne_eval.inference import IID, Cluster, MultiplierBootstrap
+from tne_eval.inference import (
+    CR2,
+    CR3,
+    IID,
+    Cluster,
+    MultiplierBootstrap,
+    WildBootstrap,
+)
 
 __all__ = [
+    "CR2",
+    "CR3",
     "IID",
     "Cluster",
     "MultiplierBootstrap",
     "PanelSpec",
     "PreparedPanel",
     "RepeatedCrossSectionSpec",
+    "WildBootstrap",
     "__version__",
     "aggregate",
     "att_gt",

@@ -7,6 +7,22 @@ joint tests and :mod:`.few_clusters` the shared few-clusters diagnostics.
 """
 
 from tne_eval.inference.registry import resolve, supported
-from tne_eval.inference.spec import IID, Cluster, MultiplierBootstrap
+from tne_eval.inference.spec import (
+    CR2,
+    CR3,
+    IID,
+    Cluster,
+    MultiplierBootstrap,
+    WildBootstrap,
+)
 
-__all__ = ["IID", "Cluster", "MultiplierBootstrap", "resolve", "supported"]
+__all__ = [
+    "CR2",
+    "CR3",
+    "IID",
+    "Cluster",
+    "MultiplierBootstrap",
+    "WildBootstrap",
+    "resolve",
+    "supported",
+]

@@ -18,14 +18,21 @@ from tne_eval.inference.influence import (
     bootstrap_from_influence,
 )
 from tne_eval.inference.output import Inferred
-from tne_eval.inference.sandwich import sandwich_from_regression
+from tne_eval.inference.sandwich import (
+    sandwich_from_regression,
+    small_sample_from_regression,
+    wild_from_regression,
+)
 from tne_eval.inference.scores import InfluenceScores, RegressionScores
 from tne_eval.inference.spec import (
+    CR2,
+    CR3,
     IID,
     SHORTCUTS,
     Cluster,
     Inference,
     MultiplierBootstrap,
+    WildBootstrap,
 )
 
 __all__ = ["COMPUTATIONS", "infer", "resolve", "supported"]
@@ -37,6 +44,9 @@ COMPUTATIONS: dict[tuple[type, type], Callable[..., Inferred]] = {
     (MultiplierBootstrap, InfluenceScores): bootstrap_from_influence,
     (IID, RegressionScores): sandwich_from_regression,
     (Cluster, RegressionScores): sandwich_from_regression,
+    (CR2, RegressionScores): small_sample_from_regression,
+    (CR3, RegressionScores): small_sample_from_regression,
+    (WildBootstrap, RegressionScores): wild_from_regression,
 }
 
 

@@ -16,7 +16,16 @@ import numpy as np
 from tne_eval._validation import check_choice, check_int, check_seed
 from tne_eval.errors import TneEvalTypeError
 
-__all__ = ["IID", "SHORTCUTS", "Cluster", "Inference", "MultiplierBootstrap"]
+__all__ = [
+    "CR2",
+    "CR3",
+    "IID",
+    "SHORTCUTS",
+    "Cluster",
+    "Inference",
+    "MultiplierBootstrap",
+    "WildBootstrap",
+]
 
 BootstrapWeights = Literal["rademacher", "mammen"]
 
@@ -108,7 +117,94 @@ class MultiplierBootstrap:
         return f"multiplier bootstrap ({self.weights}, {self.reps} draws, by {where})"
 
 
-Inference = IID | Cluster | MultiplierBootstrap
+@dataclass(frozen=True)
+class CR2:
+    """Bell-McCaffrey (CR2) cluster-robust variance with small-sample degrees of freedom.
+
+    The conventions of R ``clubSandwich`` (Pustejovsky & Tipton 2018): the
+    residuals of each cluster are adjusted so that the variance is unbiased under
+    a working model of independent, homoskedastic errors; t-tests use
+    Satterthwaite (default) or Imbens-Kolesár degrees of freedom, one per term.
+    Regression estimators (TWFE and the event study) only, for now.
+
+    Parameters
+    ----------
+    df : {"satterthwaite", "imbens_kolesar"}, default "satterthwaite"
+        Degrees of freedom of each coefficient's t reference distribution.
+    """
+
+    df: Literal["satterthwaite", "imbens_kolesar"] = "satterthwaite"
+
+    def __post_init__(self) -> None:
+        check_choice(self.df, "CR2.df", ("satterthwaite", "imbens_kolesar"))
+
+    def describe(self) -> str:
+        """One-line description used in summaries."""
+        return f"CR2 (Bell-McCaffrey), {self.df} degrees of freedom"
+
+
+@dataclass(frozen=True)
+class CR3:
+    """Cluster jackknife (CR3) variance, leave-one-cluster-out, with t(G-1).
+
+    clubSandwich's CR3 (no centring, no (G-1)/G factor), pyfixest's ``CRV3``.
+    Regression estimators (TWFE and the event study) only, for now.
+    """
+
+    def describe(self) -> str:
+        """One-line description used in summaries."""
+        return "CR3 (cluster jackknife), t(G-1)"
+
+
+@dataclass(frozen=True)
+class WildBootstrap:
+    """Wild cluster bootstrap of regression coefficients, p-values and CIs by inversion.
+
+    Parameters
+    ----------
+    reps : int, default 9999
+        Draws; with Rademacher weights and at most ``reps`` sign patterns
+        (:math:`2^G`) all patterns are enumerated instead.
+    weights : {"rademacher", "mammen", "webb"}, default "webb"
+        Distribution of the cluster multipliers (Webb's six-point weights behave
+        best with few clusters, MacKinnon & Webb 2018).
+    impose_null : bool, default True
+        Restricted bootstrap (WCR, the null imposed; recommended) or unrestricted
+        (WCU).
+    seed : int or numpy.random.Generator, optional
+        Same seed, same draws, same p-values and intervals.
+
+    Notes
+    -----
+    With very few treated clusters (2) no wild bootstrap can be trusted: WCR
+    under-rejects and WCU over-rejects (MacKinnon & Webb 2017, 2018); the result's
+    notes say how many treated clusters each estimate rests on.
+    """
+
+    reps: int = 9999
+    weights: Literal["rademacher", "mammen", "webb"] = "webb"
+    impose_null: bool = True
+    seed: int | np.random.Generator | None = None
+
+    def __post_init__(self) -> None:
+        check_int(self.reps, "WildBootstrap.reps", minimum=99)
+        check_choice(
+            self.weights, "WildBootstrap.weights", ("rademacher", "mammen", "webb")
+        )
+        if not isinstance(self.impose_null, bool):
+            raise TneEvalTypeError(
+                f"WildBootstrap.impose_null must be True or False (got {self.impose_null!r})."
+            )
+        check_seed(self.seed, "WildBootstrap.seed")
+
+    def describe(self) -> str:
+        """One-line description used in summaries."""
+        kind = "restricted (WCR)" if self.impose_null else "unrestricted (WCU)"
+        return f"wild cluster bootstrap, {kind}, {self.weights}, {self.reps} draws"
+
+
+Inference = IID | Cluster | MultiplierBootstrap | CR2 | CR3 | WildBootstrap
+
 
 #: String shortcuts accepted wherever an inference object is.
 SHORTCUTS: dict[str, Inference] = {
@@ -117,4 +213,7 @@ SHORTCUTS: dict[str, Inference] = {
     "analytic": Cluster(),
     "bootstrap": MultiplierBootstrap(),
     "multiplier": MultiplierBootstrap(),
+    "cr2": CR2(),
+    "cr3": CR3(),
+    "wild": WildBootstrap(),
 }
