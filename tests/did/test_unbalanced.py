@@ -118,3 +118,25 @@ def test_cluster_se_sums_units_within_clusters(unbalanced):
     se = np.sqrt(np.diag(sums.T @ sums) / n**2 * 12 / 11)
     ok = np.isfinite(gt.std_errors.to_numpy())
     np.testing.assert_allclose(gt.std_errors.to_numpy()[ok], se[ok], rtol=RTOL_FORMULA)
+
+
+def test_separating_covariate_is_named():
+    """Issue 14, bad input: perfect separation names the covariate."""
+    n, years = 80, np.arange(2016, 2020)
+    g = np.where(np.arange(n) < 30, 2018, 0)
+    sep = np.where(g > 0, 1.0, 0.0) + np.linspace(0, 0.5, n)  # treated all above
+    df = pd.DataFrame(
+        {
+            "unit": np.repeat(np.arange(n), years.size),
+            "year": np.tile(years, n),
+            "g": np.repeat(g, years.size),
+            "sep": np.repeat(sep, years.size),
+        }
+    )
+    df["y"] = np.random.default_rng(2).normal(size=len(df))
+    spec = tne.PanelSpec(
+        unit="unit", time="year", outcome="y", cohort="g", covariates=("sep",)
+    )
+    gt = tne.att_gt(df, spec, method="dr", inference="iid")
+    assert np.isnan(gt.estimates).all()
+    assert any("Covariate(s) 'sep' separate the treated units" in n for n in gt.notes)

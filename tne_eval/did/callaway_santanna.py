@@ -399,6 +399,31 @@ def _kernel_notes(res, cell: _Cell, notes: list[str]) -> None:
         warn(msg, OverlapWarning)
 
 
+def _name_separating(
+    err: IdentificationError, x: np.ndarray, treat: np.ndarray, names: tuple[str, ...]
+) -> IdentificationError:
+    """Add to a failed propensity score the covariates that separate the groups.
+
+    A covariate separates when every treated value lies above (or below) every
+    comparison value: the logit then has no finite maximum.
+    """
+    treat = np.asarray(treat, dtype=bool)
+    if not treat.any() or treat.all():
+        return err
+    found = []
+    for k, name in enumerate(names, start=1):
+        a, b = x[treat, k], x[~treat, k]
+        if a.min() > b.max() or a.max() < b.min():
+            found.append(name)
+    if not found:
+        return err
+    return IdentificationError(
+        f"{err} Covariate(s) {format_examples(found, len(found))} separate the "
+        "treated units from the comparison units in this cell (every treated value "
+        "on one side of every comparison value)."
+    )
+
+
 class _Skip(Exception):
     """A cell without comparison units: left out, with a note."""
 
@@ -494,7 +519,7 @@ def _panel_cells(
                     treat[idx], x, w_unit[idx], method=method
                 )
             except IdentificationError as err:
-                pscores[key] = err
+                pscores[key] = _name_separating(err, x, treat[idx], spec.covariates)
         cached = pscores[key]
         if isinstance(cached, IdentificationError):
             raise cached
@@ -553,15 +578,18 @@ def _rc_cells(
             raise _Skip(
                 f"no comparison observation in periods {cell.base} and {cell.time}."
             )
-        res = rc_2x2(
-            y_all[idx],
-            post,
-            treat[idx],
-            x_all[idx],
-            w_all[idx],
-            method=method,
-            trim_level=trim_level,
-        )
+        try:
+            res = rc_2x2(
+                y_all[idx],
+                post,
+                treat[idx],
+                x_all[idx],
+                w_all[idx],
+                method=method,
+                trim_level=trim_level,
+            )
+        except IdentificationError as err:
+            raise _name_separating(err, x_all[idx], treat[idx], spec.covariates) from err
         return idx, res
 
     cells, est, infl = _estimate_cells(
