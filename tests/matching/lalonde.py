@@ -52,7 +52,16 @@ def columns(names: tuple[str, ...] = BALANCE_ROWS) -> np.ndarray:
 def ps_design() -> np.ndarray:
     """Design of MatchIt's glm: treatment coding, 'black' (first level) dropped."""
     return columns(
-        ("age", "educ", "racehispan", "racewhite", "married", "nodegree", "re74", "re75")
+        (
+            "age",
+            "educ",
+            "racehispan",
+            "racewhite",
+            "married",
+            "nodegree",
+            "re74",
+            "re75",
+        )
     )
 
 

@@ -40,7 +40,13 @@ def _compare(key, title, names, x, d, w=None, *, estimand="ATT", pairs=None, ski
             if printed is None:
                 assert np.isnan(ours), (key, name, c)
             else:
-                assert abs(ours - printed) <= tol, (key, name, COLS[c] if c < 6 else "pair", ours, printed)
+                assert abs(ours - printed) <= tol, (
+                    key,
+                    name,
+                    COLS[c] if c < 6 else "pair",
+                    ours,
+                    printed,
+                )
             checked += 1
     return checked, bt
 
@@ -51,9 +57,14 @@ def _sizes(key, d, w):
     t = (d == 1) & (w > 0)
     assert [int(c.sum()), int(t.sum())] == ref["Matched"]
     if "Matched (ESS)" in ref:
-        assert round(kish_ess(w[c]), 2) == pytest.approx(ref["Matched (ESS)"][0], abs=0.006)
+        assert round(kish_ess(w[c]), 2) == pytest.approx(
+            ref["Matched (ESS)"][0], abs=0.006
+        )
     unmatched = ref["Unmatched"]
-    assert [int(((d == 0) & (w == 0)).sum()), int(((d == 1) & (w == 0)).sum())] == unmatched
+    assert [
+        int(((d == 0) & (w == 0)).sum()),
+        int(((d == 1) & (w == 0)).sum()),
+    ] == unmatched
 
 
 @pytest.fixture(scope="module")
@@ -64,21 +75,40 @@ def ps_logit():
 def test_all_data_balance_logit(ps_logit):
     d = lalonde.treat()
     x = np.column_stack([ps_logit, lalonde.columns()])
-    n, _ = _compare("all_data_logit", "Summary of Balance for All Data", ("distance", *lalonde.BALANCE_ROWS), x, d)
+    n, _ = _compare(
+        "all_data_logit",
+        "Summary of Balance for All Data",
+        ("distance", *lalonde.BALANCE_ROWS),
+        x,
+        d,
+    )
     assert n == 60
 
 
 def test_all_data_balance_probit():
     d = lalonde.treat()
     ps = fit_propensity(d, lalonde.ps_design(), link="probit").score
-    _compare("all_data_probit", "Summary of Balance for All Data", ("distance",), ps[:, None], d)
+    _compare(
+        "all_data_probit",
+        "Summary of Balance for All Data",
+        ("distance",),
+        ps[:, None],
+        d,
+    )
 
 
 def test_all_data_balance_ate_denominator(ps_logit):
     """estimand='ATE' standardises by sqrt((s_t^2 + s_c^2) / 2)."""
     d = lalonde.treat()
     x = np.column_stack([ps_logit, lalonde.columns()])
-    _compare("all_data_ate", "Summary of Balance for All Data", ("distance", *lalonde.BALANCE_ROWS), x, d, estimand="ATE")
+    _compare(
+        "all_data_ate",
+        "Summary of Balance for All Data",
+        ("distance", *lalonde.BALANCE_ROWS),
+        x,
+        d,
+        estimand="ATE",
+    )
 
 
 def test_nearest_ps_without_replacement(ps_logit):
@@ -86,7 +116,15 @@ def test_nearest_ps_without_replacement(ps_logit):
     m = nearest_scalar(d, ps_logit)
     w, sub = matching_weights(d, m)
     x = np.column_stack([ps_logit, lalonde.columns()])
-    n, _ = _compare("nn_ps", "Summary of Balance for Matched Data", ("distance", *lalonde.BALANCE_ROWS), x, d, w, pairs={"subclass": sub})
+    n, _ = _compare(
+        "nn_ps",
+        "Summary of Balance for Matched Data",
+        ("distance", *lalonde.BALANCE_ROWS),
+        x,
+        d,
+        w,
+        pairs={"subclass": sub},
+    )
     assert n == 70
     _sizes("nn_ps", d, w)
 
@@ -97,7 +135,15 @@ def test_nearest_ps_with_replacement(ps_logit):
     w, sub = matching_weights(d, m)
     assert sub is None
     x = np.column_stack([ps_logit, lalonde.columns()])
-    _compare("nn_ps_replace", "Summary of Balance for Matched Data", ("distance", *lalonde.BALANCE_ROWS), x, d, w, pairs={"match_matrix": m.match_matrix, "treated_rows": m.treated})
+    _compare(
+        "nn_ps_replace",
+        "Summary of Balance for Matched Data",
+        ("distance", *lalonde.BALANCE_ROWS),
+        x,
+        d,
+        w,
+        pairs={"match_matrix": m.match_matrix, "treated_rows": m.treated},
+    )
     _sizes("nn_ps_replace", d, w)
 
 
@@ -114,7 +160,13 @@ def test_nearest_mahalanobis_with_replacement():
     z = mahalanobis_transform(x, d)
     m = nearest_mahalanobis(d, z, replace=True)
     w, _ = matching_weights(d, m)
-    _compare("nn_mahalanobis_replace", "Summary of Balance for All Data", lalonde.BALANCE_ROWS, x, d)
+    _compare(
+        "nn_mahalanobis_replace",
+        "Summary of Balance for All Data",
+        lalonde.BALANCE_ROWS,
+        x,
+        d,
+    )
     n, _ = _compare(
         "nn_mahalanobis_replace",
         "Summary of Balance for Matched Data",

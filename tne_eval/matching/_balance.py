@@ -174,7 +174,9 @@ def balance_table(
     return BalanceTable(binary=is_bin, **out)
 
 
-def _ecdf_diff(x: np.ndarray, treated: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+def _ecdf_diff(
+    x: np.ndarray, treated: np.ndarray, w: np.ndarray
+) -> tuple[float, float]:
     """Mean and max |F_t - F_c| over the distinct values of ``x`` (weighted).
 
     As MatchIt's ``qqsum(standardize = TRUE)``, the evaluation points are the

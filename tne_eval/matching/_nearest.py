@@ -133,7 +133,9 @@ def caliper_width(
         ``caliper`` is not a positive finite number.
     """
     dist = np.asarray(distance, dtype=np.float64)
-    if not (isinstance(caliper, (int, float)) and math.isfinite(caliper) and caliper > 0):
+    if not (
+        isinstance(caliper, (int, float)) and math.isfinite(caliper) and caliper > 0
+    ):
         raise SpecError(
             f"caliper={caliper!r} must be a positive number (in standard deviations "
             "of the distance when std_caliper=True)."
@@ -333,7 +335,11 @@ def _match_without_replacement(
             elif gap_r < gap_l:
                 pick = a
             else:  # exact tie: the side MatchIt's walk reaches first
-                pick = b if (lo_span[i] - cpos_list[b]) <= (cpos_list[a] - hi_span[i]) else a
+                pick = (
+                    b
+                    if (lo_span[i] - cpos_list[b]) <= (cpos_list[a] - hi_span[i])
+                    else a
+                )
             mm[tslot[i], r] = ctrl[pick]
             matched_first[i] = True
             cp = cpos_list[pick]
@@ -529,7 +535,7 @@ def _nearest_available(
     k: int,
     ctrl: np.ndarray,
 ) -> list[int]:
-    """Indices (into the tree) of the ``k`` nearest available controls.
+    """Return the tree indices of the ``k`` nearest available controls.
 
     Ties (equal distances up to ``_TIE_RTOL``) go to the lower row index.
     """

@@ -283,7 +283,7 @@ class Trim:
 
 
 def crump_trim(score: np.ndarray, d: np.ndarray) -> Trim:
-    """Optimal trimming of Crump, Hotz, Imbens and Mitnik (2009).
+    r"""Optimal trimming of Crump, Hotz, Imbens and Mitnik (2009).
 
     Keep units with ``alpha <= e(x) <= 1 - alpha``. With ``g = 1 / (e (1 - e))``,
     no trimming (``alpha = 0``) when ``max g <= 2 E[g]``; otherwise ``alpha``
@@ -291,8 +291,8 @@ def crump_trim(score: np.ndarray, d: np.ndarray) -> Trim:
 
     .. math::
 
-        \\frac{1}{\\alpha (1 - \\alpha)}
-        = 2\\, E\\Big[ g \\,\\Big|\\, g \\le \\frac{1}{\\alpha (1 - \\alpha)} \\Big].
+        \frac{1}{\alpha (1 - \alpha)}
+        = 2\, E\Big[ g \,\Big|\, g \le \frac{1}{\alpha (1 - \alpha)} \Big].
 
     Parameters
     ----------

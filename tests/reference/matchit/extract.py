@@ -31,7 +31,11 @@ SPECS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "summary(m.out0)",
         ("Summary of Balance for All Data",),
     ),
-    "nn_ps": ("MatchIt.md", "summary(m.out1, un = FALSE)", ("Summary of Balance for Matched Data",)),
+    "nn_ps": (
+        "MatchIt.md",
+        "summary(m.out1, un = FALSE)",
+        ("Summary of Balance for Matched Data",),
+    ),
     "nn_ps_replace": (
         "assessing-balance.md",
         "summary(m.out, addlvariables",
@@ -57,8 +61,16 @@ SPECS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "summary(m.out4, un = TRUE)",
         ("Summary of Balance for All Data",),
     ),
-    "exact": ("method_exact.md", "summary(m.out1)", ("Summary of Balance for Matched Data",)),
-    "cem": ("method_cem.md", "summary(m.out1)", ("Summary of Balance for Matched Data",)),
+    "exact": (
+        "method_exact.md",
+        "summary(m.out1)",
+        ("Summary of Balance for Matched Data",),
+    ),
+    "cem": (
+        "method_cem.md",
+        "summary(m.out1)",
+        ("Summary of Balance for Matched Data",),
+    ),
     "optimal_exact_race": (
         "method_optimal.md",
         "summary(m.out1)",
@@ -73,7 +85,9 @@ def _strip(line: str) -> str:
     return re.sub(r"^\s*(?:##|#>) ?", "", line)
 
 
-def _parse_block(lines: list[str], start: int) -> tuple[dict[str, list[float | None]], int]:
+def _parse_block(
+    lines: list[str], start: int
+) -> tuple[dict[str, list[float | None]], int]:
     """Parse a (possibly wrapped) table whose header is at ``lines[start]``."""
     rows: dict[str, list[float | None]] = {}
     i = start
@@ -93,7 +107,10 @@ def _parse_block(lines: list[str], start: int) -> tuple[dict[str, list[float | N
             n_num = 0
             while n_num < len(parts) - 1 and re.fullmatch(NUM, parts[-1 - n_num]):
                 n_num += 1
-            name, vals = " ".join(parts[: len(parts) - n_num]), parts[len(parts) - n_num :]
+            name, vals = (
+                " ".join(parts[: len(parts) - n_num]),
+                parts[len(parts) - n_num :],
+            )
             rows.setdefault(name, []).extend(
                 None if v == "." else float(v) for v in vals
             )
@@ -142,4 +159,6 @@ def extract(pages: Path) -> dict[str, dict]:
 
 if __name__ == "__main__":
     data = extract(Path(sys.argv[1]))
-    (HERE / "printed.json").write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    (HERE / "printed.json").write_text(
+        json.dumps(data, indent=1) + "\n", encoding="utf-8"
+    )
