@@ -9,16 +9,19 @@ the printed precision (half a unit of the last printed decimal).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tests.matching import lalonde
 from tne_eval.matching._balance import balance_table, kish_ess, pair_distance
+from tne_eval.matching._exact import cem_match, exact_match, subclass_weights
 from tne_eval.matching._nearest import (
     mahalanobis_transform,
     matching_weights,
     nearest_mahalanobis,
     nearest_scalar,
 )
+from tne_eval.matching._optimal import optimal_pair_match
 from tne_eval.matching._propensity import fit_propensity
 
 COLS = ("mean_treated", "mean_control", "smd", "var_ratio", "ecdf_mean", "ecdf_max")
@@ -181,3 +184,82 @@ def test_nearest_mahalanobis_with_replacement():
     # every treated unit matched, as printed; 76 distinct controls (MatchIt: 79)
     assert m.n_unmatched_treated == 0
     assert int(((d == 0) & (w > 0)).sum()) == 76
+
+
+EXACT_ROWS = ("age", "raceblack", "racehispan", "racewhite", "married", "educ")
+
+
+def test_exact_matching():
+    d = lalonde.treat()
+    df = lalonde.frame()
+    race = pd.factorize(df["race"])[0]
+    sub = exact_match(d, np.column_stack([df["age"], race, df["married"], df["educ"]]))
+    w = subclass_weights(d, sub)
+    x = lalonde.columns(EXACT_ROWS)
+    n, _ = _compare(
+        "exact",
+        "Summary of Balance for Matched Data",
+        EXACT_ROWS,
+        x,
+        d,
+        w,
+        pairs={"subclass": sub},
+    )
+    assert n == 6 * 7
+    _sizes("exact", d, w)
+
+
+def test_coarsened_exact_matching():
+    """cutpoints = list(educ = 5) (5 bins), Sturges elsewhere, race grouped in 2."""
+    d = lalonde.treat()
+    df = lalonde.frame()
+    black = (df["race"] == "black").to_numpy(dtype=float)
+    sub, w = cem_match(
+        d,
+        np.column_stack([df["age"], black, df["married"], df["educ"]]),
+        cutpoints=[None, None, None, 5],
+        categorical=[False, True, False, False],
+    )
+    x = lalonde.columns(EXACT_ROWS)
+    n, _ = _compare(
+        "cem",
+        "Summary of Balance for Matched Data",
+        EXACT_ROWS,
+        x,
+        d,
+        w,
+        pairs={"subclass": sub},
+    )
+    assert n == 6 * 7
+    _sizes("cem", d, w)
+
+
+def test_optimal_pair_matching_exact_race(ps_logit):
+    """Sizes and the distance's means agree; which treated units are kept does not.
+
+    With 156 treated and 87 controls among Black participants, many selections
+    are (nearly) equally cheap; optmatch solves a version with distances
+    rounded to its tolerance, ``linear_sum_assignment`` the exact one, so the
+    covariate means of the matched sample differ (recorded in PROVENANCE.json).
+    """
+    d = lalonde.treat()
+    race = pd.factorize(lalonde.frame()["race"])[0]
+    m = optimal_pair_match(d, ps_logit, exact=race)
+    w, _ = matching_weights(d, m)
+    _sizes("optimal_exact_race", d, w)
+    ref = lalonde.printed_table(
+        "optimal_exact_race", "Summary of Balance for Matched Data"
+    )
+    bt = balance_table(ps_logit[:, None], d, w)
+    tol = lalonde.print_tolerance("optimal_exact_race")
+    assert abs(bt.mean_treated[0] - ref["distance"][0]) <= tol
+    assert abs(bt.mean_control[0] - ref["distance"][1]) <= tol
+    # exact on race: race proportions identical in both groups, as printed
+    xr = lalonde.columns(("raceblack", "racehispan", "racewhite"))
+    br = balance_table(xr, d, w)
+    np.testing.assert_allclose(br.mean_treated, br.mean_control, atol=1e-12)
+    np.testing.assert_allclose(
+        br.mean_treated,
+        [ref[r][0] for r in ("raceblack", "racehispan", "racewhite")],
+        atol=tol,
+    )
