@@ -55,7 +55,7 @@ def as_treatment(d: np.ndarray, name: str = "treatment") -> np.ndarray:
         if n_bad:
             raise DataError(
                 f"{name} must be 0/1 (or bool); {n_bad} of {arr.shape[0]} values are "
-                f"neither (e.g. {arr[bad][0]!r}). Recode the treatment as 1 = treated, "
+                f"neither (e.g. {arr[bad][0].item()!r}). Recode the treatment as 1 = treated, "
                 "0 = control (missing treatment rows must be dropped first)."
             )
         out = num == 1.0
