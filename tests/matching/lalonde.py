@@ -67,7 +67,13 @@ def ps_design() -> np.ndarray:
 
 @lru_cache(maxsize=1)
 def printed() -> dict:
-    return json.loads((REF_DIR / "printed.json").read_text(encoding="utf-8"))
+    """MatchIt's tables (``printed.json``, parsed by ``extract.py``) and cobalt's
+    (``cobalt_printed.json``, transcribed by hand from the same pages)."""
+    out = json.loads((REF_DIR / "printed.json").read_text(encoding="utf-8"))
+    out.update(
+        json.loads((REF_DIR / "cobalt_printed.json").read_text(encoding="utf-8"))
+    )
+    return out
 
 
 def printed_table(key: str, title: str) -> dict[str, list[float | None]]:

@@ -16,6 +16,7 @@ from tests.matching import lalonde
 from tne_eval.matching._balance import balance_table, kish_ess, pair_distance
 from tne_eval.matching._exact import cem_match, exact_match, subclass_weights
 from tne_eval.matching._nearest import (
+    caliper_width,
     mahalanobis_transform,
     matching_weights,
     nearest_mahalanobis,
@@ -263,3 +264,74 @@ def test_optimal_pair_matching_exact_race(ps_logit):
         [ref[r][0] for r in ("raceblack", "racehispan", "racewhite")],
         atol=tol,
     )
+
+
+#: With exact strata on married and race, the equidistant controls MatchIt and
+#: we pick differ in age (mirror-image ages around the treated unit's), so the
+#: age row and the variance ratios are skipped (gaps in PROVENANCE.json).
+MAHALANOBIS_EXACT_TIE_DEPENDENT = {("age", c) for c in (1, 2, 3, 4, 5, 6)} | {
+    (r, 3) for r in ("educ", "re74", "re75")
+}
+
+
+def test_nearest_mahalanobis_with_replacement_exact_strata():
+    d = lalonde.treat()
+    df = lalonde.frame()
+    rows = (
+        "age",
+        "educ",
+        "raceblack",
+        "racehispan",
+        "racewhite",
+        "nodegree",
+        "married",
+        "re74",
+        "re75",
+    )
+    x = lalonde.columns(rows)
+    z = mahalanobis_transform(x, d)
+    exact = np.column_stack([df["married"], pd.factorize(df["race"])[0]])
+    m = nearest_mahalanobis(d, z, replace=True, exact=exact)
+    w, _ = matching_weights(d, m)
+    n, _ = _compare(
+        "nn_mahalanobis_replace_exact",
+        "Summary of Balance for Matched Data",
+        rows,
+        x,
+        d,
+        w,
+        pairs={"match_matrix": m.match_matrix, "treated_rows": m.treated},
+        skip=MAHALANOBIS_EXACT_TIE_DEPENDENT,
+    )
+    assert n == 63 - 9
+    assert m.n_unmatched_treated == 0
+
+
+def test_cobalt_bal_tab_binary_raw_after_nn_with_replacement(ps_logit):
+    """cobalt's bal.tab(m.out, un = TRUE, stats = c("m", "v", "ks")) in MatchIt's
+    assessing-balance vignette: binary rows are raw differences in proportions."""
+    d = lalonde.treat()
+    m = nearest_scalar(d, ps_logit, replace=True)
+    w, _ = matching_weights(d, m)
+    x = np.column_stack([ps_logit, lalonde.columns()])
+    ref = lalonde.printed()["cobalt_bal_tab_nn_ps_replace"]
+    for col, (un, adj) in (("Diff", (None, w)), ("KS", (None, w))):
+        for weights, key in ((un, "Un"), (adj, "Adj")):
+            bt = balance_table(x, d, weights, binary="raw")
+            stat = bt.smd if col == "Diff" else bt.ecdf_max
+            np.testing.assert_allclose(stat, ref[f"{col}.{key}"], atol=0.5e-3 + 1e-9)
+
+
+def test_standardised_caliper_is_the_sd_over_all_units(ps_logit):
+    """MatchIt prints the calipers in raw units: '<distance> (0.029)' for caliper
+    = .1 (reference/matchit.md, m.out3 probit and m.out4 logit) and 're74
+    (1295.593), re75 (494.352)' for caliper = c(re74 = .2, re75 = .15)
+    (reference/method_nearest.md, m.out3): the n - 1 SD over treated and
+    controls together."""
+    d = lalonde.treat()
+    probit = fit_propensity(d, lalonde.ps_design(), link="probit").score
+    assert round(caliper_width(probit, 0.1), 3) == 0.029
+    assert round(caliper_width(ps_logit, 0.1), 3) == 0.029
+    re = lalonde.columns(("re74", "re75"))
+    assert round(caliper_width(re[:, 0], 0.2), 3) == 1295.593
+    assert round(caliper_width(re[:, 1], 0.15), 3) == 494.352

@@ -215,12 +215,14 @@ def entropy_balance(
         )
     sd = xc.std(axis=0)
     const = sd == 0.0  # equal to the target already (checked above)
-    z = np.zeros_like(xc)
-    z[:, ~const] = (xc[:, ~const] - m[~const]) / sd[~const]
+    # standardise in place (xc is a copy already): no n x k temporaries
+    z = xc
+    z -= m
+    z /= np.where(const, 1.0, sd)
     # drop moments that are linear combinations of the others (and of 1)
     # (pivoted Cholesky of the small Gram matrix of [1, z]: O(n k^2) once, the
     # same pivots as a column-pivoted QR of the tall matrix, much cheaper)
-    zc = z[:, ~const]
+    zc = z if not const.any() else z[:, ~const]
     gram = np.empty((zc.shape[1] + 1, zc.shape[1] + 1))
     gram[0, 0] = zc.shape[0]
     gram[0, 1:] = gram[1:, 0] = zc.sum(axis=0)
@@ -232,7 +234,7 @@ def entropy_balance(
     keep_idx = keep_idx[keep_idx > 0] - 1
     kept = np.zeros(k, dtype=bool)
     kept[np.flatnonzero(~const)[keep_idx]] = True
-    zk = np.ascontiguousarray(z[:, kept])
+    zk = z if kept.all() else np.ascontiguousarray(z[:, kept])
     logq = np.log(q)
 
     cache: dict[str, object] = {}
