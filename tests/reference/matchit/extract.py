@@ -61,6 +61,16 @@ SPECS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "summary(m.out4, un = TRUE)",
         ("Summary of Balance for All Data",),
     ),
+    "mahvars_caliper_probit_ratio2": (
+        "matchit.md",
+        "summary(m.out3, un = TRUE)",
+        ("Summary of Balance for Matched Data",),
+    ),
+    "mahvars_caliper_replace_ratio3": (
+        "method_nearest.md",
+        "summary(m.out2, un = FALSE)",
+        ("Summary of Balance for Matched Data",),
+    ),
     "exact": (
         "method_exact.md",
         "summary(m.out1)",
