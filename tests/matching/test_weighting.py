@@ -9,7 +9,7 @@ from tests.matching import lalonde
 from tne_eval.errors import IdentificationError
 from tne_eval.matching._balance import balance_table, kish_ess
 from tne_eval.matching._propensity import fit_propensity
-from tne_eval.matching._weighting import entropy_balance, ipw_weights
+from tne_eval.matching._weighting import cbps, entropy_balance, ipw_weights
 
 #: cobalt prints 4 decimals (ESS: 2 or 1); half a unit of the last one.
 PRINT_TOL = 0.5e-4 + 1e-9
@@ -99,3 +99,30 @@ def test_entropy_balancing_outside_convex_hull_is_infeasible():
     x = np.array([[0.9, 0.9], [1.0, 0.0], [0.0, 1.0], [0.0, 0.0], [0.5, 0.5]])
     with pytest.raises(IdentificationError, match="convex hull"):
         entropy_balance(d, x)
+
+
+def test_cbps_att_is_entropy_balancing_on_the_means():
+    """Just-identified CBPS (logit, ATT) balances the means exactly, and its
+    control weights are the entropy-balancing weights (Zhao and Percival 2017)."""
+    d = lalonde.treat()
+    x = lalonde.ps_design()
+    cb = cbps(d, x, estimand="ATT")
+    t, c = d == 1, d == 0
+    np.testing.assert_allclose(
+        cb.weights[c] @ x[c] / cb.weights[c].sum(), x[t].mean(axis=0), rtol=1e-8
+    )
+    eb = entropy_balance(d, x)
+    np.testing.assert_allclose(cb.weights[c], eb.weights[c], rtol=1e-6)
+    lin = np.column_stack([np.ones(d.shape[0]), x]) @ cb.params
+    np.testing.assert_allclose(cb.score, 1 / (1 + np.exp(-lin)), rtol=1e-10)
+
+
+def test_cbps_ate_balances_both_groups_to_the_sample():
+    d = lalonde.treat()
+    x = lalonde.ps_design()
+    cb = cbps(d, x, estimand="ATE")
+    t, c = d == 1, d == 0
+    raw = ipw_weights(d, cb.score, estimand="ATE", normalize=False)
+    # sum (D/e - (1-D)/(1-e)) x = 0 and the intercept: Horvitz-Thompson totals agree
+    np.testing.assert_allclose(raw[t] @ x[t], raw[c] @ x[c], rtol=1e-8)
+    assert raw[t].sum() == pytest.approx(raw[c].sum(), rel=1e-10)
