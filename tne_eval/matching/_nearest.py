@@ -368,8 +368,6 @@ def _finish(
             "nothing was matched. Widen the caliper, drop exact strata, or check "
             "the common support (no stratum may hold both groups)."
         )
-    # keep the first column filled when later passes matched (never happens by
-    # construction, but keeps the invariant explicit for callers)
     return Matches(
         treated=treated_rows,
         match_matrix=mm,
