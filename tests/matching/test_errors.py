@@ -108,3 +108,16 @@ def test_ipw_scores_at_the_bounds():
         IdentificationError, match=r"1 propensity scores are 0 or 1 \(e\.g\. row 2\)"
     ):
         ipw_weights(np.array([1, 0, 0]), np.array([0.5, 0.5, 1.0]))
+
+
+def test_balance_needs_weight_in_both_groups_and_matched_sets():
+    from tne_eval.matching._balance import pair_distance
+
+    d = np.array([1, 0, 1, 0])
+    x = np.arange(4.0)[:, None]
+    with pytest.raises(
+        IdentificationError, match="No control unit has a positive weight"
+    ):
+        balance_table(x, d, np.array([1.0, 0.0, 1.0, 0.0]))
+    with pytest.raises(SpecError, match="pair_distance needs the matched sets"):
+        pair_distance(x, d)

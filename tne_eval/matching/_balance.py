@@ -38,6 +38,7 @@ from typing import Literal
 
 import numpy as np
 
+from tne_eval.errors import IdentificationError, SpecError
 from tne_eval.matching._checks import (
     as_matrix,
     as_treatment,
@@ -127,6 +128,12 @@ def balance_table(
     xm = as_matrix(x, n, "x", columns)
     sw = np.ones(n) if s_weights is None else as_vector(s_weights, n, "s_weights")
     w = sw if weights is None else as_vector(weights, n, "weights") * sw
+    for grp, label in ((treated, "treated"), (~treated, "control")):
+        if not w[grp].sum() > 0:
+            raise IdentificationError(
+                f"No {label} unit has a positive weight: balance is not defined. "
+                "Check the matching or weighting output."
+            )
     k = xm.shape[1]
     out = {
         name: np.full(k, np.nan)
@@ -244,7 +251,10 @@ def pair_distance(
         c_idx = order_c[np.repeat(starts, counts) + offs]
     else:
         if match_matrix is None or treated_rows is None:
-            raise ValueError("pass subclass, or match_matrix with treated_rows")
+            raise SpecError(
+                "pair_distance needs the matched sets: pass subclass=, or "
+                "match_matrix= together with treated_rows= (from a Matches)."
+            )
         rows, cols = np.nonzero(match_matrix >= 0)
         t_idx = np.asarray(treated_rows)[rows]
         c_idx = match_matrix[rows, cols]
