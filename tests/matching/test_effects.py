@@ -135,6 +135,12 @@ def test_aipw_att_lalonde():
     res = aipw_att(y, d, x)
     assert abs(res.influence.mean()) < 1e-8 * np.abs(res.influence).max()
     assert res.se == pytest.approx(res.influence.std() / np.sqrt(d.shape[0]))
+    # plugs into the library's influence-function inference
+    from tne_eval.inference.influence import influence_vcov
+
+    assert np.sqrt(influence_vcov(res.influence[:, None])[0, 0]) == pytest.approx(
+        res.se, rel=1e-12
+    )
     # with mu0 = 0 the AIPW ATT is the Horvitz-Thompson ATT-weighted difference
     zero = aipw_att(y, d, x, score=res.score, mu0=np.zeros_like(y))
     w = ipw_weights(d, res.score, normalize=False)

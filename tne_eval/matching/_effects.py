@@ -299,9 +299,12 @@ class AIPW:
     att : float
         Estimate.
     se : float
-        ``std(influence, ddof=0) / sqrt(n)``.
+        ``sqrt(sum(influence**2)) / n``: the library's convention
+        (:func:`tne_eval.inference.influence.influence_vcov`, unclustered);
+        ``influence`` sums to zero, so this is also ``std(influence) / sqrt(n)``.
     influence : numpy.ndarray
-        Shape ``(n,)`` with ``att_hat - att ~= mean(influence)``.
+        Shape ``(n,)`` with ``att_hat - att ~= mean(influence)``; pass it to
+        ``influence_vcov`` for cluster-robust (e.g. by department) variances.
     score : numpy.ndarray
         Shape ``(n,)`` propensity scores used.
     mu0 : numpy.ndarray
@@ -390,5 +393,5 @@ def aipw_att(
     num = np.where(treated, resid, -odds * resid)
     att = float(num.sum() / treated.sum())
     infl = (num - treated * att) / dbar
-    se = float(np.std(infl) / np.sqrt(n))
+    se = float(np.sqrt(infl @ infl) / n)
     return AIPW(att=att, se=se, influence=infl, score=e, mu0=m0)
