@@ -1,0 +1,397 @@
+r"""Effect estimates after matching or weighting (arrays only).
+
+* :func:`weighted_att`: difference in weighted means (the ATT after matching
+  with MatchIt's weights, or after ATT weighting).
+* :func:`abadie_imbens_att`: the matching estimator of the ATT with the
+  Abadie and Imbens (2006) standard error, optionally with the regression bias
+  correction of Abadie and Imbens (2011).
+* :func:`aipw_att`: the augmented IPW (doubly robust) ATT with its influence
+  function.
+
+Notation for matches. Treated unit ``t`` has the set ``J(t)`` of matched
+controls, each with weight ``a_tj = 1/|J(t)|``; a control's total weight is
+``k_j = sum_t a_tj`` (MatchIt's weight before normalisation; ``K_M(j)/M`` in
+Abadie and Imbens). For the ``N1`` matched treated units,
+
+.. math::
+
+    \hat\tau = \frac{1}{N_1}\sum_t \Big(Y_t - \sum_j a_{tj} Y_j\Big),
+
+    \hat V = \frac{1}{N_1^2}\Big[\sum_t \big(Y_t - \hat Y_t(0) - \hat\tau\big)^2
+    + \sum_j \Big(k_j^2 - \sum_t a_{tj}^2\Big)\hat\sigma^2(X_j)\Big],
+
+the estimator of the variance around the population ATT (Abadie and Imbens
+2006, Theorem 7, in the form of Abadie, Drukker, Herr and Imbens (2004)
+``nnmatch``; with a constant ``M`` the second weight is ``K(K-1)/M^2``). For
+the sample ATT, ``sum_t sigma^2(X_t) + sum_j k_j^2 sigma^2(X_j)`` replaces the
+bracket. ``sigma^2(X_i)`` is estimated by matching within the unit's own group:
+``J/(J+1) * (Y_i - mean of its J nearest same-group neighbours)^2``.
+
+The variance treats the matches as fixed; it ignores that the propensity score
+was estimated (Abadie and Imbens 2016 show this is conservative for the ATE but
+not always for the ATT).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from tne_eval.errors import IdentificationError
+from tne_eval.matching._checks import (
+    as_matrix,
+    as_treatment,
+    as_vector,
+    check_choice,
+    check_positive_int,
+)
+from tne_eval.matching._nearest import Matches
+
+__all__ = [
+    "AIPW",
+    "MatchingATT",
+    "abadie_imbens_att",
+    "aipw_att",
+    "conditional_variance",
+    "weighted_att",
+]
+
+
+def weighted_att(y: np.ndarray, d: np.ndarray, weights: np.ndarray) -> float:
+    """Weighted mean of the treated minus weighted mean of the controls.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Shape ``(n,)`` outcome.
+    d : numpy.ndarray
+        Shape ``(n,)`` 0/1 treatment.
+    weights : numpy.ndarray
+        Shape ``(n,)`` non-negative weights (matching or balancing).
+
+    Returns
+    -------
+    float
+        The effect estimate.
+    """
+    treated = as_treatment(d)
+    n = treated.shape[0]
+    yv = as_vector(y, n, "y")
+    w = as_vector(weights, n, "weights")
+    for grp, label in ((treated, "treated"), (~treated, "control")):
+        if not w[grp].sum() > 0:
+            raise IdentificationError(
+                f"No {label} unit has a positive weight: the effect is not defined."
+            )
+    return float(w[treated] @ yv[treated] / w[treated].sum()) - float(
+        w[~treated] @ yv[~treated] / w[~treated].sum()
+    )
+
+
+def conditional_variance(
+    y: np.ndarray, d: np.ndarray, z: np.ndarray, *, n_neighbors: int = 2
+) -> np.ndarray:
+    """Abadie-Imbens matching estimator of ``Var(Y | X, D)`` for every unit.
+
+    Each unit is matched to its ``J = n_neighbors`` nearest units of the same
+    treatment group (Euclidean in ``z``, itself excluded) and
+    ``sigma^2_i = J/(J+1) (Y_i - mean_J Y)^2``.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Shape ``(n,)``.
+    d : numpy.ndarray
+        Shape ``(n,)`` 0/1 treatment.
+    z : numpy.ndarray
+        Shape ``(n, r)`` matching coordinates (e.g. covariates scaled, or the
+        Mahalanobis coordinates).
+    n_neighbors : int, default 2
+        ``J`` (Stata's ``teffects nnmatch`` default ``vce(robust, nn(2))``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n,)``.
+    """
+    from scipy.spatial import cKDTree
+
+    treated = as_treatment(d)
+    n = treated.shape[0]
+    yv = as_vector(y, n, "y")
+    zm = as_matrix(z, n, "z")
+    j = check_positive_int(n_neighbors, "n_neighbors")
+    out = np.empty(n)
+    for grp in (treated, ~treated):
+        idx = np.flatnonzero(grp)
+        if idx.shape[0] <= j:
+            raise IdentificationError(
+                f"Only {idx.shape[0]} units in a treatment group: the conditional "
+                f"variance needs more than n_neighbors={j} of them."
+            )
+        tree = cKDTree(zm[idx])
+        _, nb = tree.query(zm[idx], k=j + 1)
+        nb = np.atleast_2d(nb)
+        own = np.arange(idx.shape[0])[:, None]
+        # drop the unit itself (or, with duplicates, the last neighbour)
+        is_self = nb == own
+        drop_last = ~is_self.any(axis=1)
+        is_self[drop_last, -1] = True
+        others = nb[~is_self].reshape(idx.shape[0], j)
+        ybar = yv[idx][others].mean(axis=1)
+        out[idx] = j / (j + 1.0) * (yv[idx] - ybar) ** 2
+    return out
+
+
+@dataclass(frozen=True)
+class MatchingATT:
+    """ATT by matching, with Abadie-Imbens standard errors.
+
+    Attributes
+    ----------
+    att : float
+        Estimate (bias-corrected when requested).
+    se : float
+        Standard error for the population ATT.
+    se_sample : float
+        Standard error for the sample ATT (conditional on the covariates).
+    n_treated : int
+        Matched treated units used.
+    bias_corrected : bool
+        Whether the Abadie-Imbens (2011) correction was applied.
+    unit_effects : numpy.ndarray
+        Shape ``(n_treated,)``: ``Y_t - Y_t(0)_hat`` per matched treated unit.
+    treated_rows : numpy.ndarray
+        Shape ``(n_treated,)`` their row indices.
+
+    Notes
+    -----
+    No influence function is returned: with a fixed number of matches the
+    matching estimator is not asymptotically linear in the usual sense (Abadie
+    and Imbens 2006), and its variance is the formula above, not the variance
+    of a per-unit score. Use :func:`aipw_att` where an influence function is
+    needed.
+    """
+
+    att: float
+    se: float
+    se_sample: float
+    n_treated: int
+    bias_corrected: bool
+    unit_effects: np.ndarray
+    treated_rows: np.ndarray
+
+
+def abadie_imbens_att(
+    y: np.ndarray,
+    d: np.ndarray,
+    matches: Matches,
+    z: np.ndarray,
+    *,
+    x_bias: np.ndarray | None = None,
+    n_neighbors: int = 2,
+    bias_weights: Literal["ai", "appearances"] = "ai",
+) -> MatchingATT:
+    """Estimate the ATT by matching, with Abadie-Imbens standard errors.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Shape ``(n,)`` outcome.
+    d : numpy.ndarray
+        Shape ``(n,)`` 0/1 treatment.
+    matches : Matches
+        From a matcher (with or without replacement, any ratio).
+    z : numpy.ndarray
+        Shape ``(n, r)`` coordinates for the conditional-variance matching
+        (pass the matching covariates, scaled, or the Mahalanobis coordinates).
+    x_bias : numpy.ndarray, optional
+        Shape ``(n, k)``: when given, the Abadie-Imbens (2011) bias correction:
+        ``mu_0(x) = [1, x] beta`` fitted by least squares on the matched controls
+        weighted by ``k_j`` (their use as matches, as in the paper), and each
+        match's outcome is adjusted to ``Y_j + mu_0(X_t) - mu_0(X_j)``.
+    n_neighbors : int, default 2
+        ``J`` of :func:`conditional_variance`.
+    bias_weights : {"ai", "appearances"}, default "ai"
+        Weights of the bias-correction regression: ``"ai"`` is ``k_j =
+        K_M(j)/M`` of Abadie and Imbens (each match of a treated unit with
+        ``|J(t)|`` tied matches counts ``1/|J(t)|``); ``"appearances"`` counts
+        every appearance as 1, as ``causalinference`` does (identical without
+        ties).
+
+    Returns
+    -------
+    MatchingATT
+        Estimate and standard errors.
+
+    References
+    ----------
+    Abadie, A. and Imbens, G. W. (2006). Large sample properties of matching
+    estimators for average treatment effects. Econometrica 74(1), 235-267.
+    https://doi.org/10.1111/j.1468-0262.2006.00655.x
+
+    Abadie, A. and Imbens, G. W. (2011). Bias-corrected matching estimators for
+    average treatment effects. Journal of Business & Economic Statistics 29(1),
+    1-11. https://doi.org/10.1198/jbes.2009.07333
+    """
+    treated = as_treatment(d)
+    n = treated.shape[0]
+    yv = as_vector(y, n, "y")
+    zm = as_matrix(z, n, "z")
+    mm = matches.match_matrix
+    has = mm >= 0
+    n_per = has.sum(axis=1)
+    keep = n_per > 0
+    if not keep.any():
+        raise IdentificationError(
+            "No treated unit has a match: the ATT is not defined."
+        )
+    trt = matches.treated[keep]
+    mm_k, has_k = mm[keep], has[keep]
+    a = np.where(has_k, 1.0 / n_per[keep][:, None], 0.0)
+    safe = np.where(has_k, mm_k, 0)
+    y_match = yv[safe]
+    if x_bias is not None:
+        xb = as_matrix(x_bias, n, "x_bias")
+        design = np.column_stack([np.ones(n), xb])
+        check_choice(bias_weights, ("ai", "appearances"), "bias_weights")
+        k_w = np.zeros(n)
+        contrib = a[has_k] if bias_weights == "ai" else np.ones(int(has_k.sum()))
+        np.add.at(k_w, mm_k[has_k], contrib)
+        used = k_w > 0
+        sw = np.sqrt(k_w[used])
+        beta, *_ = np.linalg.lstsq(
+            design[used] * sw[:, None], yv[used] * sw, rcond=None
+        )
+        mu0 = design @ beta
+        y_match = y_match + mu0[trt][:, None] - mu0[safe]
+    y0_hat = (a * y_match).sum(axis=1)
+    unit = yv[trt] - y0_hat
+    n1 = trt.shape[0]
+    att = float(unit.mean())
+    sigma2 = conditional_variance(yv, treated, zm, n_neighbors=n_neighbors)
+    k_j = np.zeros(n)
+    np.add.at(k_j, mm_k[has_k], a[has_k])
+    a2_j = np.zeros(n)
+    np.add.at(a2_j, mm_k[has_k], a[has_k] ** 2)
+    ctrl_term = (k_j**2 - a2_j) * sigma2
+    var_pop = (float(((unit - att) ** 2).sum()) + float(ctrl_term.sum())) / n1**2
+    var_sample = (float(sigma2[trt].sum()) + float((k_j**2 * sigma2).sum())) / n1**2
+    return MatchingATT(
+        att=att,
+        se=float(np.sqrt(var_pop)),
+        se_sample=float(np.sqrt(var_sample)),
+        n_treated=int(n1),
+        bias_corrected=x_bias is not None,
+        unit_effects=unit,
+        treated_rows=trt,
+    )
+
+
+@dataclass(frozen=True)
+class AIPW:
+    """Augmented IPW (doubly robust) ATT.
+
+    Attributes
+    ----------
+    att : float
+        Estimate.
+    se : float
+        ``sqrt(sum(influence**2)) / n``: the library's convention
+        (:func:`tne_eval.inference.influence.influence_vcov`, unclustered);
+        ``influence`` sums to zero, so this is also ``std(influence) / sqrt(n)``.
+    influence : numpy.ndarray
+        Shape ``(n,)`` with ``att_hat - att ~= mean(influence)``; pass it to
+        ``influence_vcov`` for cluster-robust (e.g. by department) variances.
+    score : numpy.ndarray
+        Shape ``(n,)`` propensity scores used.
+    mu0 : numpy.ndarray
+        Shape ``(n,)`` predictions of the control outcome model.
+    """
+
+    att: float
+    se: float
+    influence: np.ndarray
+    score: np.ndarray
+    mu0: np.ndarray
+
+
+def aipw_att(
+    y: np.ndarray,
+    d: np.ndarray,
+    x: np.ndarray,
+    *,
+    score: np.ndarray | None = None,
+    mu0: np.ndarray | None = None,
+) -> AIPW:
+    r"""Doubly robust (AIPW) estimator of the ATT with its influence function.
+
+    .. math::
+
+        \hat\tau = \frac{\sum_i D_i (Y_i - \hat\mu_0(X_i))
+        - \sum_i (1 - D_i) \frac{\hat e(X_i)}{1 - \hat e(X_i)} (Y_i - \hat\mu_0(X_i))}
+        {\sum_i D_i},
+
+    consistent if either the propensity score ``e`` (logit on ``x`` unless
+    given) or the control outcome regression ``mu_0`` (least squares on ``x``
+    among controls unless given) is correctly specified. The influence function
+    is
+
+    .. math::
+
+        \psi_i = \frac{D_i (Y_i - \hat\mu_0 - \hat\tau)
+        - (1 - D_i) \frac{\hat e}{1 - \hat e}(Y_i - \hat\mu_0)}{\bar D}.
+
+    The moment is Neyman-orthogonal in both nuisance functions, so their
+    estimation adds no first-order term and ``psi`` needs no correction
+    (parametric nuisances; with flexible ones, cross-fit them).
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Shape ``(n,)`` outcome.
+    d : numpy.ndarray
+        Shape ``(n,)`` 0/1 treatment.
+    x : numpy.ndarray
+        Shape ``(n, k)`` covariates without intercept.
+    score : numpy.ndarray, optional
+        Shape ``(n,)`` propensity scores; default a logit fit on ``x``.
+    mu0 : numpy.ndarray, optional
+        Shape ``(n,)`` control-outcome predictions; default OLS on controls.
+
+    Returns
+    -------
+    AIPW
+        Estimate, standard error, influence function.
+    """
+    from tne_eval.matching._propensity import fit_propensity
+
+    treated = as_treatment(d)
+    n = treated.shape[0]
+    yv = as_vector(y, n, "y")
+    xm = as_matrix(x, n, "x")
+    e = (
+        fit_propensity(treated, xm).score
+        if score is None
+        else as_vector(score, n, "score")
+    )
+    if np.any((e <= 0) | (e >= 1)):
+        raise IdentificationError(
+            "Some propensity scores are 0 or 1: the AIPW ATT needs overlap; trim first."
+        )
+    if mu0 is None:
+        design = np.column_stack([np.ones(n), xm])
+        beta, *_ = np.linalg.lstsq(design[~treated], yv[~treated], rcond=None)
+        m0 = design @ beta
+    else:
+        m0 = as_vector(mu0, n, "mu0")
+    dbar = float(treated.mean())
+    resid = yv - m0
+    odds = e / (1.0 - e)
+    num = np.where(treated, resid, -odds * resid)
+    att = float(num.sum() / treated.sum())
+    infl = (num - treated * att) / dbar
+    se = float(np.sqrt(infl @ infl) / n)
+    return AIPW(att=att, se=se, influence=infl, score=e, mu0=m0)
