@@ -10,12 +10,12 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.conftest import reference_dataset_path
 from tne_eval.did._two_by_two import (
     METHODS,
     TwoByTwo,
@@ -75,13 +75,6 @@ def _read_csv(path: Path) -> dict[str, np.ndarray]:
         except ValueError:
             out[name] = np.array(values)
     return out
-
-
-def _shared_dataset(name: str) -> Path | None:
-    env = os.environ.get("TNE_EVAL_SHARED_DATASETS")
-    base = Path(env) if env else REPO.parent / "shared" / "datasets"
-    path = base / name
-    return path if path.is_file() else None
 
 
 def _fixture(design: str) -> dict[str, np.ndarray]:
@@ -248,17 +241,14 @@ def test_ipt_pscore_balances_covariates_exactly():
     np.testing.assert_allclose((w * d) @ x, (w * (1 - d) * odds) @ x, rtol=1e-10)
 
 
-# --- 3. lalonde (public data; skips when absent) -----------------------------------
+# --- 3. lalonde (public data shipped in tests/fixtures/datasets) -----------------------------------
 
 LALONDE_KEYS = sorted(k for k in RESULTS if k.startswith("lalonde"))
 
 
 @pytest.fixture(scope="module")
 def lalonde():
-    path = _shared_dataset("lalonde_psid.csv")
-    if path is None:
-        pytest.skip("lalonde_psid.csv not found (set TNE_EVAL_SHARED_DATASETS)")
-    raw = _read_csv(path)
+    raw = _read_csv(reference_dataset_path("lalonde_psid.csv"))
     n = raw["treat"].shape[0]
     columns = {
         "(intercept)": np.ones(n),
@@ -270,7 +260,6 @@ def lalonde():
     return raw, columns
 
 
-@pytest.mark.reference_data
 @pytest.mark.parametrize("key", LALONDE_KEYS)
 def test_lalonde_matches_reference_packages(key, lalonde):
     raw, columns = lalonde
