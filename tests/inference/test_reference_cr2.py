@@ -10,11 +10,10 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy import stats
 
-from tests.conftest import REPO, shared_datasets_dir
+from tests.conftest import REPO, reference_dataset
 from tne_eval.inference.small_sample import (
     cr2_vcov,
     cr3_vcov,
@@ -103,13 +102,10 @@ def test_mlda_fixed_effects_match_published_clubsandwich():
 
 
 # -----------------------------------------------------------------------------
-# pyfixest CRV3 on the shared datasets
+# pyfixest CRV3 on the shipped reference datasets
 # -----------------------------------------------------------------------------
 def _shared(name):
-    data = shared_datasets_dir()
-    if data is None or not (data / name).exists():
-        pytest.skip(f"{name} not available (set TNE_EVAL_SHARED_DATASETS)")
-    return pd.read_csv(data / name)
+    return reference_dataset(name)  # shipped in tests/fixtures/datasets
 
 
 def _case(key):
