@@ -66,7 +66,6 @@ def _mortality_rates():
     return rdata.read_rda(path)["MortalityRates"]
 
 
-@pytest.mark.reference_data
 def test_mlda_fixed_effects_match_published_clubsandwich():
     df = _mortality_rates()
     mv = df[
@@ -128,7 +127,6 @@ def _case(key):
     return x, df["lemp"].to_numpy(float), unit, state, df["year"].to_numpy(), w
 
 
-@pytest.mark.reference_data
 @pytest.mark.parametrize("key", sorted(REF["pyfixest_crv3"]))
 def test_cr3_matches_pyfixest_crv3(key):
     ref = REF["pyfixest_crv3"][key]
