@@ -20,7 +20,7 @@ from tne_eval._validation import (
 from tne_eval._validation import format_examples as _examples
 from tne_eval._warnings import warn
 from tne_eval.data.cohorts import cohort_from_treatment
-from tne_eval.data.spec import PanelSpec, RepeatedCrossSectionSpec
+from tne_eval.data.spec import PanelSpec, RepeatedCrossSectionSpec, check_spec
 from tne_eval.errors import (
     DataError,
     DroppedObservationsWarning,
@@ -675,11 +675,7 @@ def prepare_panel(
     (3, True, [2020.0, inf, inf])
     """
     check_dataframe(data)
-    if not isinstance(spec, (PanelSpec, RepeatedCrossSectionSpec)):
-        raise TneEvalTypeError(
-            "spec must be a PanelSpec or a RepeatedCrossSectionSpec (got "
-            f"{type(spec).__name__})."
-        )
+    check_spec(spec)
     check_choice(missing, "missing", ("drop", "raise"))
     check_choice(balance, "balance", ("allow", "require", "drop"))
     check_choice(

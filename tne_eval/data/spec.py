@@ -27,7 +27,7 @@ from typing import Literal
 
 from tne_eval.errors import SpecError, TneEvalTypeError
 
-__all__ = ["NeverTreatedCode", "PanelSpec", "RepeatedCrossSectionSpec"]
+__all__ = ["NeverTreatedCode", "PanelSpec", "RepeatedCrossSectionSpec", "check_spec"]
 
 NeverTreatedCode = Literal["zero", "inf", "missing"]
 _NEVER_TREATED_CODES = ("zero", "inf", "missing")
@@ -291,3 +291,13 @@ def _check_update_keys(spec: object, changes: dict[str, object]) -> None:
             f"{type(spec).__name__}.update() got unknown role(s) {unknown}; "
             f"valid roles: {names}."
         )
+
+
+def check_spec(spec: object) -> PanelSpec | RepeatedCrossSectionSpec:
+    """Require a :class:`PanelSpec` or a :class:`RepeatedCrossSectionSpec`."""
+    if not isinstance(spec, (PanelSpec, RepeatedCrossSectionSpec)):
+        raise TneEvalTypeError(
+            "spec must be a PanelSpec or a RepeatedCrossSectionSpec (got "
+            f"{type(spec).__name__})."
+        )
+    return spec

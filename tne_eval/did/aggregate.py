@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from tne_eval._validation import check_alpha, check_choice, check_int
-from tne_eval.did.results import AggregateResult, GroupTimeResult
+from tne_eval.did.results import AggregateResult, GroupTimeResult, require_group_time
 from tne_eval.errors import SpecError, TneEvalTypeError
 from tne_eval.inference.registry import infer, resolve
 from tne_eval.inference.scores import InfluenceScores
@@ -127,11 +127,7 @@ def aggregate(
     >>> round(float(tne.aggregate(gt, kind="simple").estimates["ATT"]), 6)
     2.0
     """
-    if not isinstance(result, GroupTimeResult):
-        raise TneEvalTypeError(
-            f"aggregate() needs a GroupTimeResult from att_gt (got "
-            f"{type(result).__name__})."
-        )
+    require_group_time(result, "aggregate")
     check_choice(kind, "kind", ("simple", "dynamic", "group", "calendar"))
     alpha = result.alpha if alpha is None else check_alpha(alpha)
     min_e = _check_event_bound(min_e, "min_e", -np.inf)

@@ -20,14 +20,13 @@ from tne_eval._validation import (
 from tne_eval._warnings import warn
 from tne_eval.data.checks import covariate_problems, outcome_note
 from tne_eval.data.prepare import PreparedPanel, prepare_panel
-from tne_eval.data.spec import PanelSpec, RepeatedCrossSectionSpec
+from tne_eval.data.spec import PanelSpec, RepeatedCrossSectionSpec, check_spec
 from tne_eval.did._two_by_two import panel_2x2, propensity_score, rc_2x2
 from tne_eval.did.results import GroupTimeResult
 from tne_eval.errors import (
     IdentificationError,
     OverlapWarning,
     SpecError,
-    TneEvalTypeError,
 )
 from tne_eval.inference.registry import infer, resolve, supported
 from tne_eval.inference.scores import InfluenceScores
@@ -224,11 +223,7 @@ def att_gt(
     4.1
     """
     check_dataframe(data)
-    if not isinstance(spec, (PanelSpec, RepeatedCrossSectionSpec)):
-        raise TneEvalTypeError(
-            "spec must be a PanelSpec or a RepeatedCrossSectionSpec (got "
-            f"{type(spec).__name__})."
-        )
+    check_spec(spec)
     check_choice(control_group, "control_group", ("never_treated", "not_yet_treated"))
     check_choice(base_period, "base_period", ("varying", "universal"))
     check_choice(method, "method", ("dr", "reg", "ipw", "dr_improved"))

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from tne_eval.did.results import GroupTimeResult
-from tne_eval.errors import TneEvalTypeError
+from tne_eval.did.results import GroupTimeResult, require_group_time
 from tne_eval.inference.wald import WaldTest
 
 __all__ = ["pre_trend_test"]
@@ -51,11 +50,10 @@ def pre_trend_test(result: GroupTimeResult) -> WaldTest:
     >>> bool(test.p_value > 0.05)  # the null holds in this simulation
     True
     """
-    if not isinstance(result, GroupTimeResult):
-        raise TneEvalTypeError(
-            "pre_trend_test() needs a GroupTimeResult from att_gt (got "
-            f"{type(result).__name__}); aggregations and TWFE results have no "
-            "group-time pre-treatment cells. For a TWFE event study, test its leads "
-            "from result.event_study()."
-        )
+    require_group_time(
+        result,
+        "pre_trend_test",
+        " Aggregations and TWFE results have no group-time pre-treatment cells; for a "
+        "TWFE event study, test its leads from result.event_study().",
+    )
     return result.pre_trend_test()

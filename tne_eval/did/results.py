@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from tne_eval.errors import TneEvalTypeError
 from tne_eval.inference.spec import IID
 from tne_eval.inference.wald import WaldTest, wald_test_scores
 from tne_eval.results.base import EstimationResult
@@ -137,6 +138,18 @@ class GroupTimeResult(_InfluenceResult):
             header["Pre-trend test"] = str(self.pretest)
         header.update(_reference("cs"))
         return header
+
+
+def require_group_time(
+    result: object, function: str, hint: str = ""
+) -> GroupTimeResult:
+    """Raise unless ``result`` is a :class:`GroupTimeResult` (named in the message)."""
+    if not isinstance(result, GroupTimeResult):
+        raise TneEvalTypeError(
+            f"{function}() needs a GroupTimeResult from att_gt (got "
+            f"{type(result).__name__}).{hint}"
+        )
+    return result
 
 
 @dataclass(frozen=True, repr=False, eq=False)

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 
 from tne_eval._validation import check_dataframe
-from tne_eval.data.spec import PanelSpec, RepeatedCrossSectionSpec
+from tne_eval.data.spec import PanelSpec, RepeatedCrossSectionSpec, check_spec
 from tne_eval.did.callaway_santanna import att_gt
 from tne_eval.did.results import TwoByTwoResult
-from tne_eval.errors import SpecError, TneEvalTypeError
+from tne_eval.errors import SpecError
 
 __all__ = ["did_2x2"]
 
@@ -99,11 +99,7 @@ def did_2x2(
     1.0
     """
     check_dataframe(data)
-    if not isinstance(spec, (PanelSpec, RepeatedCrossSectionSpec)):
-        raise TneEvalTypeError(
-            "spec must be a PanelSpec or a RepeatedCrossSectionSpec (got "
-            f"{type(spec).__name__})."
-        )
+    check_spec(spec)
     if spec.time in data.columns:
         periods = np.unique(data[spec.time].dropna().to_numpy())
         if periods.size != 2:
