@@ -589,7 +589,9 @@ def _rc_cells(
                 trim_level=trim_level,
             )
         except IdentificationError as err:
-            raise _name_separating(err, x_all[idx], treat[idx], spec.covariates) from err
+            raise _name_separating(
+                err, x_all[idx], treat[idx], spec.covariates
+            ) from err
         return idx, res
 
     cells, est, infl = _estimate_cells(
