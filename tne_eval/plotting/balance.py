@@ -1,4 +1,8 @@
-"""Balance plots: the love plot and the propensity-score overlap plot."""
+"""Balance plots: the love plot and the propensity-score overlap plot.
+
+The plots read the results' attributes only (plotting never imports the
+estimator families).
+"""
 
 from __future__ import annotations
 
@@ -11,13 +15,11 @@ from tne_eval.plotting._axes import get_ax
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from tne_eval.matching.results import BalanceResult, PropensityResult
-
 __all__ = ["plot_love", "plot_propensity"]
 
 
 def plot_love(
-    balance_result: BalanceResult,
+    balance_result: Any,
     ax: Axes | None = None,
     threshold: float | None = 0.1,
     *,
@@ -89,7 +91,7 @@ def plot_love(
 
 
 def plot_propensity(
-    propensity_result: PropensityResult,
+    propensity_result: Any,
     ax: Axes | None = None,
     *,
     bins: int = 30,
