@@ -18,7 +18,17 @@ from tne_eval.errors import DataError, SpecError, TneEvalTypeError
 from tne_eval.matching._checks import as_treatment
 from tne_eval.matching.spec import CrossSectionSpec
 
-__all__ = ["CrossSection", "prepare_cross_section"]
+__all__ = ["CrossSection", "check_spec", "prepare_cross_section"]
+
+
+def check_spec(spec: object) -> CrossSectionSpec:
+    """Require a :class:`CrossSectionSpec`."""
+    if not isinstance(spec, CrossSectionSpec):
+        raise TneEvalTypeError(
+            "spec must be a tne_eval.matching.CrossSectionSpec (got "
+            f"{type(spec).__name__}); matching works on one row per unit."
+        )
+    return spec
 
 
 def _is_factor(values: pd.Series) -> bool:
@@ -162,11 +172,7 @@ def prepare_cross_section(
         unit ids.
     """
     frame = check_dataframe(data)
-    if not isinstance(spec, CrossSectionSpec):
-        raise TneEvalTypeError(
-            "spec must be a tne_eval.matching.CrossSectionSpec (got "
-            f"{type(spec).__name__}); matching works on one row per unit."
-        )
+    check_spec(spec)
     if need_outcome and spec.outcome is None:
         raise SpecError(
             "spec.outcome is None: estimating an effect needs an outcome column; "

@@ -8,10 +8,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from tne_eval._validation import check_choice, format_examples
+from tne_eval._validation import check_choice, check_dataframe, format_examples
 from tne_eval.errors import DataError, SpecError, TneEvalTypeError
 from tne_eval.matching._balance import balance_table, kish_ess, pair_distance
-from tne_eval.matching._frame import prepare_cross_section
+from tne_eval.matching._frame import check_spec, prepare_cross_section
 from tne_eval.matching.results import (
     BALANCE_COLUMNS,
     BalanceResult,
@@ -102,6 +102,8 @@ def balance(
     >>> bool(abs(bal.adjusted.loc["x", "smd"]) < abs(bal.unadjusted.loc["x", "smd"]))
     True
     """
+    check_dataframe(data)
+    check_spec(spec)
     check_choice(binary, "binary", ("std", "raw"))
     if estimand is not None:
         check_choice(estimand, "estimand", ("ATT", "ATC", "ATE"))

@@ -8,13 +8,13 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from tne_eval._validation import check_alpha, check_choice
+from tne_eval._validation import check_alpha, check_choice, check_dataframe
 from tne_eval.errors import SpecError, TneEvalTypeError
 from tne_eval.inference.output import Inferred
 from tne_eval.inference.registry import infer, resolve, supported
 from tne_eval.inference.scores import InfluenceScores
 from tne_eval.matching._effects import abadie_imbens_att, aipw_att
-from tne_eval.matching._frame import CrossSection, prepare_cross_section
+from tne_eval.matching._frame import CrossSection, check_spec, prepare_cross_section
 from tne_eval.matching.balance import _aligned
 from tne_eval.matching.results import MatchingEffectResult, MatchResult, WeightingResult
 from tne_eval.matching.spec import CrossSectionSpec
@@ -155,6 +155,8 @@ def att(
             "matched_or_weighted must be a MatchResult (from match()) or a "
             f"WeightingResult (from weightit()); got {type(matched_or_weighted).__name__}."
         )
+    check_dataframe(data)
+    check_spec(spec)
     alpha = check_alpha(alpha)
     res = matched_or_weighted
     pair = isinstance(res, MatchResult) and res.match_matrix is not None
@@ -371,6 +373,8 @@ def aipw(
     >>> bool(abs(res.estimates["ATT"] - 1.0) < 3 * res.std_errors["ATT"])
     True
     """
+    check_dataframe(data)
+    check_spec(spec)
     alpha = check_alpha(alpha)
     inf = resolve(inference, estimator="aipw", store_type=InfluenceScores)
     if spec.weights is not None:

@@ -27,7 +27,7 @@ from tne_eval.errors import (
     TneEvalTypeError,
 )
 from tne_eval.matching._exact import cem_codes, exact_match, subclass_weights
-from tne_eval.matching._frame import prepare_cross_section
+from tne_eval.matching._frame import check_spec, prepare_cross_section
 from tne_eval.matching._nearest import (
     Matches,
     caliper_width,
@@ -169,6 +169,8 @@ def match(
     >>> int(m.n_matched["treated"]) == int(df["d"].sum())
     True
     """
+    check_dataframe(data)
+    check_spec(spec)
     check_choice(method, "method", ("nearest", "optimal", "exact", "cem"))
     check_choice(distance, "distance", ("glm", "probit", "mahalanobis"))
     check_choice(discard, "discard", ("none", "both", "control", "treated"))

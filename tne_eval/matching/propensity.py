@@ -9,10 +9,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from tne_eval._validation import check_choice
+from tne_eval._validation import check_choice, check_dataframe
 from tne_eval._warnings import warn
 from tne_eval.errors import OverlapWarning, SpecError
-from tne_eval.matching._frame import CrossSection, prepare_cross_section
+from tne_eval.matching._frame import CrossSection, check_spec, prepare_cross_section
 from tne_eval.matching._propensity import (
     common_support,
     crump_trim,
@@ -95,6 +95,8 @@ def propensity_score(
     >>> bool(ps.params["x"] > 0)
     True
     """
+    check_dataframe(data)
+    check_spec(spec)
     check_choice(link, "link", ("logit", "probit"))
     check_choice(discard, "discard", ("none", "both", "control", "treated"))
     cs = prepare_cross_section(data, spec)

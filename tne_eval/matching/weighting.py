@@ -8,10 +8,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from tne_eval._validation import check_choice, check_int
+from tne_eval._validation import check_choice, check_dataframe, check_int
 from tne_eval.errors import SpecError
 from tne_eval.matching._balance import kish_ess
-from tne_eval.matching._frame import CrossSection, prepare_cross_section
+from tne_eval.matching._frame import CrossSection, check_spec, prepare_cross_section
 from tne_eval.matching._propensity import fit_propensity
 from tne_eval.matching._weighting import cbps, entropy_balance, ipw_weights
 from tne_eval.matching.results import WeightingResult
@@ -107,6 +107,8 @@ def weightit(
     >>> bool(abs(np.average(df.x[~t], weights=w.weights[~t]) - df.x[t].mean()) < 1e-8)
     True
     """
+    check_dataframe(data)
+    check_spec(spec)
     check_choice(method, "method", ("ipw", "ebal", "cbps"))
     check_choice(estimand, "estimand", ("ATT", "ATE"))
     check_choice(link, "link", ("logit", "probit"))
