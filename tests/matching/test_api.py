@@ -328,3 +328,20 @@ def test_top_level_exports():
     for name in ("match", "balance", "weightit", "propensity_score", "matched_panel"):
         assert getattr(tne, name) is getattr(tne.matching, name)
     assert tne.CrossSectionSpec is CrossSectionSpec
+
+
+def test_docs_lalonde_table_is_current(data, spec):
+    """The LaLonde ATT table of the matching docs page is what the API gives."""
+    page = (lalonde.REPO / "docs/estimators/matching.md").read_text(encoding="utf-8")
+    rows = {
+        "nearest 1:1, no replacement; AI SE": att(data, spec, match(data, spec)),
+        "nearest 1:1, with replacement; AI SE": att(
+            data, spec, match(data, spec, replace=True)
+        ),
+        "entropy balancing (ATT); robust SE": att(
+            data, spec, weightit(data, spec, method="ebal")
+        ),
+    }
+    for label, res in rows.items():
+        est, se = res.estimates["ATT"], res.std_errors["ATT"]
+        assert f"| {label} | {est:,.0f} | {se:,.0f} |" in page, label

@@ -392,6 +392,7 @@ def aipw(
         spec=spec,
         options=MappingProxyType(
             {
+                "estimator": "aipw",
                 "design": "AIPW (logit score, linear outcome model)",
                 "se": "influence function",
                 "reference": "aipw",

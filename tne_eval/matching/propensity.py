@@ -11,7 +11,7 @@ import pandas as pd
 
 from tne_eval._validation import check_choice, check_dataframe
 from tne_eval._warnings import warn
-from tne_eval.errors import OverlapWarning, SpecError
+from tne_eval.errors import IdentificationError, OverlapWarning, SpecError
 from tne_eval.matching._frame import CrossSection, check_spec, prepare_cross_section
 from tne_eval.matching._propensity import (
     common_support,
@@ -156,16 +156,14 @@ def _fit_and_flag(cs: CrossSection, link: str, discard: str, trim: Trim):
                 NoteKind.DATA,
             )
         )
-    if discarded.any():
-        warn(" ".join(notes), OverlapWarning)
     for grp, label in ((cs.treated, "treated"), (~cs.treated, "control")):
         if discarded[grp].all():
-            from tne_eval.errors import IdentificationError
-
             raise IdentificationError(
                 f"discard={discard!r} and trim={trim!r} leave no {label} unit: there "
                 "is no overlap. Revisit the covariates or the comparison group."
             )
+    if discarded.any():
+        warn(" ".join(notes), OverlapWarning)
     return fit, discarded, (float(lower), float(upper)), tuple(notes)
 
 

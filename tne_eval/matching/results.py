@@ -549,6 +549,7 @@ class MatchingEffectResult(EstimationResult):
     def _header(self) -> dict[str, str]:
         header = super()._header()
         opts = self.options
+        header["Estimator"] = str(opts.get("estimator", self.estimator))
         header["Design"] = str(opts.get("design"))
         header["Standard errors"] = str(opts.get("se"))
         header["Reference"] = _REFERENCES[str(opts.get("reference", "cluster"))]
