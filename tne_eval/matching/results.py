@@ -266,7 +266,12 @@ class MatchResult:
             "Estimand": self.estimand,
             "Ratio": str(opts.get("ratio")),
             "Replacement": str(opts.get("replace")),
-            "Caliper": str(opts.get("caliper_width") or "none"),
+            "Caliper": (
+                "none"
+                if opts.get("caliper_width") is None
+                else f"{opts['caliper_width']:.4g} in score units (caliper="
+                f"{opts.get('caliper')}, std_caliper={opts.get('std_caliper')})"
+            ),
             "Discard": str(opts.get("discard")),
         }
         if self.provenance:
@@ -509,8 +514,8 @@ _REFERENCES = {
     "doi:10.1198/jbes.2009.07333",
     "cluster": "Ho, Imai, King & Stuart (2007), Political Analysis 15(3), "
     "doi:10.1093/pan/mpl013 (MatchIt); weighted difference in means",
-    "aipw": "Sant'Anna & Zhao (2020) / Robins, Rotnitzky & Zhao (1994): AIPW ATT "
-    "with its influence function",
+    "aipw": "augmented IPW, Robins, Rotnitzky & Zhao (1994), JASA 89(427), in its "
+    "ATT form, with its influence function",
 }
 
 
