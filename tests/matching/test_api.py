@@ -345,3 +345,25 @@ def test_docs_lalonde_table_is_current(data, spec):
     for label, res in rows.items():
         est, se = res.estimates["ATT"], res.std_errors["ATT"]
         assert f"| {label} | {est:,.0f} | {se:,.0f} |" in page, label
+
+
+def test_sampling_weights_enter_the_score_and_balance(data, spec):
+    ones = data.assign(sw=1.0)
+    sp = spec.update(weights="sw")
+    np.testing.assert_allclose(
+        propensity_score(ones, sp).score, propensity_score(data, spec).score, rtol=1e-10
+    )
+    doubled = data.assign(sw=2.0)
+    np.testing.assert_allclose(
+        propensity_score(doubled, sp).score,
+        propensity_score(data, spec).score,
+        rtol=1e-8,
+    )
+    varied = data.assign(sw=1.0 + (np.arange(len(data)) % 3))
+    ps = propensity_score(varied, sp)
+    assert not np.allclose(ps.score, propensity_score(data, spec).score)
+    bal = balance(varied, sp)
+    t = data["treat"] == 1
+    assert bal.unadjusted.loc["age", "mean_treated"] == pytest.approx(
+        np.average(data.loc[t, "age"], weights=varied.loc[t, "sw"])
+    )
