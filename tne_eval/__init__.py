@@ -32,12 +32,21 @@ from tne_eval.inference import (
     MultiplierBootstrap,
     WildBootstrap,
 )
+from tne_eval.matching import (
+    CrossSectionSpec,
+    balance,
+    match,
+    matched_panel,
+    propensity_score,
+    weightit,
+)
 
 __all__ = [
     "CR2",
     "CR3",
     "IID",
     "Cluster",
+    "CrossSectionSpec",
     "MultiplierBootstrap",
     "PanelSpec",
     "PreparedPanel",
@@ -46,13 +55,18 @@ __all__ = [
     "__version__",
     "aggregate",
     "att_gt",
+    "balance",
     "cohort_from_treatment",
     "did_2x2",
+    "match",
+    "matched_panel",
     "pre_trend_test",
     "prepare_panel",
+    "propensity_score",
     "territories",
     "twfe",
     "twfe_event_study",
+    "weightit",
     # every error and warning of tne_eval.errors, imported above
     *_errors.__all__,
 ]

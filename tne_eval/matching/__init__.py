@@ -1,28 +1,54 @@
 """Matched comparison: propensity scores, matching, weighting, balance and effects.
 
-This subpackage holds, for now, only the private array-in/array-out numerics:
+Public functions take a data frame with one row per unit and a
+:class:`CrossSectionSpec`, with MatchIt's, WeightIt's and cobalt's vocabulary:
 
-* :mod:`._propensity`: logit/probit propensity scores (statsmodels GLM), common
-  support as MatchIt's ``discard``, Crump et al. (2009) and fixed-bound trimming;
-* :mod:`._nearest`: greedy nearest-neighbour matching on a scalar distance, on
-  the Mahalanobis distance, or on the Mahalanobis distance within a score caliper
-  (MatchIt's ``mahvars``), with MatchIt 4.x semantics (``ratio``, ``replace``,
-  ``caliper``, ``exact``, ``m.order``), and MatchIt's matching weights;
-* :mod:`._exact`: exact and coarsened exact matching (CEM);
-* :mod:`._optimal`: optimal pair (k:1) matching by linear assignment;
-* :mod:`._weighting`: IPW weights, entropy balancing, just-identified CBPS,
-  Kish effective sizes;
-* :mod:`._balance`: balance statistics with MatchIt's and cobalt's conventions;
-* :mod:`._effects`: ATT after matching with Abadie-Imbens standard errors and
-  bias correction, and the AIPW ATT with its influence function.
+* :func:`propensity_score`: logit/probit score, common support, trimming;
+* :func:`match`: nearest-neighbour (greedy), optimal pair, exact and coarsened
+  exact matching (MatchIt's ``matchit()``);
+* :func:`weightit`: IPW, entropy balancing, CBPS (WeightIt's ``weightit()``);
+* :func:`balance`: balance before/after (MatchIt's ``summary()``, cobalt's
+  ``bal.tab``);
+* :func:`att`, :func:`aipw`: effects with Abadie-Imbens or influence-function
+  (registry) inference;
+* :func:`matched_panel`: the matched units of a panel with their weights, for
+  the difference-in-differences estimators.
 
-The public API (functions taking a data frame and a spec) and the result classes
-come next; nothing is exported yet. The validation of each function against
-MatchIt, cobalt and causalinference is described in
-``tests/reference/matchit/PROVENANCE.json`` and the tests under
-``tests/matching/``.
+The array-level numerics live in the private modules (``_propensity``,
+``_nearest``, ``_exact``, ``_optimal``, ``_weighting``, ``_balance``,
+``_effects``); their validation against MatchIt, cobalt and causalinference is
+described in ``tests/reference/matchit/PROVENANCE.json`` and the documentation
+page on matching.
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from tne_eval.matching.balance import balance
+from tne_eval.matching.effects import aipw, att
+from tne_eval.matching.matched import match, matched_panel
+from tne_eval.matching.propensity import propensity_score
+from tne_eval.matching.results import (
+    BalanceResult,
+    MatchingEffectResult,
+    MatchResult,
+    PropensityResult,
+    WeightingResult,
+)
+from tne_eval.matching.spec import CrossSectionSpec
+from tne_eval.matching.weighting import weightit
+
+__all__ = [
+    "BalanceResult",
+    "CrossSectionSpec",
+    "MatchResult",
+    "MatchingEffectResult",
+    "PropensityResult",
+    "WeightingResult",
+    "aipw",
+    "att",
+    "balance",
+    "match",
+    "matched_panel",
+    "propensity_score",
+    "weightit",
+]

@@ -37,6 +37,8 @@ __all__ = [
 _EB_GTOL = 1e-8
 #: Newton (trust-region) iterations allowed; feasible problems need 10-30.
 _EB_MAXITER = 200
+#: Newton steps allowed after the trust-region solver to polish its solution.
+_EB_POLISH = 20
 #: Relative size of a pivot of the moments' Gram matrix below which a moment is
 #: a linear combination of the others (e.g. all levels of a factor) and is
 #: dropped from the dual. The Gram matrix squares the conditioning, so 1e-10
@@ -279,11 +281,26 @@ def entropy_balance(
         options={"gtol": _EB_GTOL * 1e-2, "maxiter": _EB_MAXITER},
     )
     lam = np.asarray(res.x)
+    n_iter = int(res.nit)
     _, _, p = _state(lam)
     gap = float(np.max(np.abs(p @ z))) if k else 0.0
+    # trust-exact can stop a few ulps short when its model predicts no further
+    # decrease (the dual is flat at the optimum); polish with damped Newton steps
+    for _ in range(_EB_POLISH):
+        if not (np.isfinite(gap) and gap > _EB_GTOL):
+            break
+        f0, g0, _ = _state(lam)
+        step = np.linalg.lstsq(hess(lam), g0, rcond=None)[0]
+        t = 1.0
+        while t > 1e-8 and not fun(lam - t * step) <= f0 + 1e-14 * max(1.0, abs(f0)):
+            t /= 2.0
+        lam = lam - t * step
+        n_iter += 1
+        _, _, p = _state(lam)
+        gap = float(np.max(np.abs(p @ z))) if k else 0.0
     if not np.isfinite(gap) or gap > _EB_GTOL:
         raise IdentificationError(
-            f"Entropy balancing did not converge: after {int(res.nit)} iterations the "
+            f"Entropy balancing did not converge: after {n_iter} iterations the "
             f"largest moment gap is {gap:.3g} control SDs. The treated moments are "
             "probably outside the convex hull of the controls' moments (jointly, "
             "even if each one is inside its range). Balance fewer or coarser "
@@ -296,7 +313,7 @@ def entropy_balance(
         lagrange=lam,
         kept=kept,
         max_gap=gap,
-        n_iter=int(res.nit),
+        n_iter=n_iter,
         ess_control=kish_ess(w[~treated]),
     )
 

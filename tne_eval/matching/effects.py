@@ -1,0 +1,409 @@
+r"""Effects after matching or weighting: :func:`att` and :func:`aipw`."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from tne_eval._validation import check_alpha, check_choice, check_dataframe
+from tne_eval.errors import SpecError, TneEvalTypeError
+from tne_eval.inference.output import Inferred
+from tne_eval.inference.registry import infer, resolve, supported
+from tne_eval.inference.scores import InfluenceScores
+from tne_eval.matching._effects import abadie_imbens_att, aipw_att
+from tne_eval.matching._frame import CrossSection, check_spec, prepare_cross_section
+from tne_eval.matching.balance import _aligned
+from tne_eval.matching.results import MatchingEffectResult, MatchResult, WeightingResult
+from tne_eval.matching.spec import CrossSectionSpec
+from tne_eval.notes import Note, NoteKind
+from tne_eval.results.base import make_provenance
+
+__all__ = ["SUPPORTED_INFERENCE", "aipw", "att"]
+
+#: Inference computable from the stored influence functions (``se="cluster"``, AIPW).
+SUPPORTED_INFERENCE = supported(InfluenceScores)
+
+
+def _table(estimate: float, estimand: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"estimand": [estimand], "estimate": [float(estimate)]},
+        index=pd.Index([estimand], name="term"),
+    )
+
+
+def _store(
+    cs: CrossSection,
+    values: np.ndarray,
+    cluster: tuple[np.ndarray, int, str] | None,
+    rows: np.ndarray | None = None,
+) -> InfluenceScores:
+    """Store influence functions by unit (``rows``: the units kept, default all).
+
+    Treated units are coded as a 'cohort' (1.0) so that the few-treated-clusters
+    diagnostics count their clusters.
+    """
+    unit_col = cs.spec.unit or str(cs.ids.name or "index")
+    keep = np.ones(cs.n, dtype=bool) if rows is None else rows
+    n = int(keep.sum())
+    if cluster is None:
+        code, g, col = None, n, unit_col
+    else:
+        code, uniques = pd.factorize(cluster[0][keep], sort=True)
+        code, g, col = code.astype(np.int64), len(uniques), cluster[2]
+    return InfluenceScores(
+        values=values[keep][:, None],
+        ids=cs.ids[keep],
+        cluster_code=code,
+        n_clusters=g,
+        cluster_column=col,
+        row_cohort=np.where(cs.treated[keep], 1.0, np.inf),
+        row_weights=np.ones(n),
+    )
+
+
+def _spec_cluster(cs: CrossSection) -> tuple[np.ndarray, int, str] | None:
+    got = cs.cluster_codes()
+    if got is None:
+        return None
+    return got[0], got[1], str(cs.spec.cluster)
+
+
+def att(
+    data: pd.DataFrame,
+    spec: CrossSectionSpec,
+    matched_or_weighted: MatchResult | WeightingResult,
+    *,
+    se: Literal["abadie_imbens", "cluster"] | None = None,
+    bias_correct: bool = False,
+    inference: object = None,
+    alpha: float = 0.05,
+    n_neighbors: int = 2,
+) -> MatchingEffectResult:
+    r"""Effect on the treated after matching (or the weighting's estimand).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The data that was matched or weighted (not modified).
+    spec : CrossSectionSpec
+        With ``outcome``; ``cluster``, when set, clusters the ``"cluster"``
+        standard errors.
+    matched_or_weighted : MatchResult or WeightingResult
+        From :func:`match` or :func:`weightit`.
+    se : {"abadie_imbens", "cluster"}, optional
+        ``"abadie_imbens"``: the matching estimator's standard error of Abadie &
+        Imbens (2006) (Stata's ``teffects nnmatch``; nearest and optimal
+        matching only). ``"cluster"``: the weighted difference in means with its
+        influence function, weights held fixed, through the inference registry:
+        clustered by ``spec.cluster`` when set, else by matched set after pair
+        matching without replacement (MatchIt's recommended ``vcovCL(cluster =
+        ~subclass)``), else by unit (heteroskedasticity-robust). Default:
+        ``"abadie_imbens"`` for pair matching, ``"cluster"`` otherwise.
+    bias_correct : bool, default False
+        The Abadie & Imbens (2011) regression bias correction (``se=
+        "abadie_imbens"`` only; ``teffects nnmatch, biasadj()``).
+    inference : Cluster, IID, MultiplierBootstrap or str, optional
+        For ``se="cluster"`` (default ``"cluster"``).
+    alpha : float, default 0.05
+        Level of the confidence intervals.
+    n_neighbors : int, default 2
+        Same-group neighbours of the Abadie-Imbens conditional variance
+        (``vce(robust, nn(2))``).
+
+    Returns
+    -------
+    MatchingEffectResult
+        One term, ``"ATT"`` (or ``"ATE"`` after ATE weighting).
+
+    Raises
+    ------
+    SpecError
+        No outcome; ``se``/``bias_correct`` not available for the design.
+    DataError
+        Missing outcome values.
+    InferenceError
+        Unsupported inference.
+
+    Notes
+    -----
+    With MatchIt's weights :math:`w`, the estimate is
+    :math:`\sum_{D=1} w Y / \sum_{D=1} w - \sum_{D=0} w Y / \sum_{D=0} w`; for
+    pair matching it equals the Abadie-Imbens matching estimator (checked on
+    LaLonde against causalinference, ``tests/matching/test_effects.py``). The
+    ``"cluster"`` influence function treats the weights as fixed; it ignores
+    the estimation of the score, which is conservative for matching on the
+    score (Abadie & Imbens 2016) and usually for IPW.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from tne_eval.matching import CrossSectionSpec, att, match
+    >>> rng = np.random.default_rng(4)
+    >>> x = rng.normal(size=600)
+    >>> d = (rng.random(600) < 1 / (1 + np.exp(-x))).astype(int)
+    >>> df = pd.DataFrame({"x": x, "d": d, "y": 2 * x + 1.0 * d + rng.normal(size=600)})
+    >>> spec = CrossSectionSpec(outcome="y", treatment="d", covariates=("x",))
+    >>> res = att(df, spec, match(df, spec, replace=True), bias_correct=True)
+    >>> bool(abs(res.estimates["ATT"] - 1.0) < 3 * res.std_errors["ATT"])
+    True
+    """
+    if not isinstance(matched_or_weighted, (MatchResult, WeightingResult)):
+        raise TneEvalTypeError(
+            "matched_or_weighted must be a MatchResult (from match()) or a "
+            f"WeightingResult (from weightit()); got {type(matched_or_weighted).__name__}."
+        )
+    check_dataframe(data)
+    check_spec(spec)
+    alpha = check_alpha(alpha)
+    res = matched_or_weighted
+    pair = isinstance(res, MatchResult) and res.match_matrix is not None
+    if se is None:
+        se = "abadie_imbens" if pair else "cluster"
+    check_choice(se, "se", ("abadie_imbens", "cluster"))
+    if se == "abadie_imbens" and not pair:
+        design = res.method
+        raise SpecError(
+            f"se='abadie_imbens' needs matched pairs (method='nearest' or "
+            f"'optimal'); this design is {design!r}. Use se='cluster'."
+        )
+    if bias_correct and se != "abadie_imbens":
+        raise SpecError(
+            "bias_correct=True is the Abadie-Imbens (2011) correction of the "
+            "matching estimator: use it with se='abadie_imbens'."
+        )
+    if se == "abadie_imbens" and inference is not None:
+        raise SpecError(
+            "inference applies to se='cluster'; the Abadie-Imbens standard error "
+            "has its own formula. Drop inference=, or use se='cluster'."
+        )
+    if spec.weights is not None:
+        raise SpecError(
+            f"att() does not use sampling weights yet (spec.weights={spec.weights!r})."
+        )
+    cs = prepare_cross_section(data, spec, need_outcome=True)
+    y = cs.column(str(spec.outcome), "outcome")
+    d = cs.treated
+    if res.spec.treatment != spec.treatment or not np.array_equal(
+        _aligned(res.treated, cs.index, "result's rows") > 0, d
+    ):
+        raise SpecError(
+            f"The {type(res).__name__} was fitted on other data or another "
+            "treatment: pass the data that was matched or weighted."
+        )
+    w = _aligned(res.weights, cs.index, "weights")
+    estimand = res.estimand
+    notes = list(res.notes)
+    provenance = make_provenance(cs.fingerprint)
+    design_name = (
+        f"{res.method} matching"
+        if isinstance(res, MatchResult)
+        else f"{res.method} weights"
+    )
+    if se == "abadie_imbens":
+        from tne_eval.matching._nearest import Matches
+
+        x, _ = cs.design(drop_first=False)
+        sd = x.std(axis=0)
+        z = x[:, sd > 0] / sd[sd > 0]
+        matches = Matches(
+            treated=np.flatnonzero(d),
+            match_matrix=res.match_matrix,
+            replace=bool(res.options.get("replace")),
+            n_unmatched_treated=int((d & (w == 0)).sum()),
+        )
+        fit = abadie_imbens_att(
+            y,
+            d,
+            matches,
+            z,
+            x_bias=x[:, sd > 0] if bias_correct else None,
+            n_neighbors=n_neighbors,
+        )
+        se_val = fit.se
+        inferred = Inferred(
+            std_errors=np.array([se_val]),
+            vcov=np.array([[se_val**2]]),
+            dof=None,
+            n_clusters=cs.n,
+            description="Abadie-Imbens (2006) matching standard error, population ATT",
+            clusters="none (Abadie-Imbens)",
+        )
+        notes.append(
+            Note(
+                f"Abadie-Imbens standard error with {n_neighbors} same-group "
+                "neighbours for the conditional variances (covariates scaled to "
+                "unit SD); the matches are treated as fixed."
+                + (" Bias-corrected (Abadie-Imbens 2011)." if bias_correct else ""),
+                NoteKind.INFERENCE,
+            )
+        )
+        return MatchingEffectResult(
+            table=_table(fit.att, estimand),
+            spec=spec,
+            options=MappingProxyType(
+                {
+                    "design": design_name,
+                    "se": "abadie_imbens",
+                    "bias_correct": bias_correct,
+                    "n_neighbors": n_neighbors,
+                    "reference": "abadie_imbens_bc"
+                    if bias_correct
+                    else "abadie_imbens",
+                }
+            ),
+            alpha=alpha,
+            nobs=int((w > 0).sum()),
+            n_units=cs.n,
+            inference="abadie_imbens",
+            inferred=inferred,
+            scores=None,
+            notes=tuple(notes),
+            provenance=provenance,
+        )
+    inf = resolve(
+        "cluster" if inference is None else inference,
+        estimator="att",
+        store_type=InfluenceScores,
+    )
+    t, c = d, ~d
+    w1, w0 = w[t].sum(), w[c].sum()
+    m1 = float(w[t] @ y[t] / w1)
+    m0 = float(w[c] @ y[c] / w0)
+    used = w > 0
+    n = int(used.sum())  # the matched (or weighted) sample, as MatchIt's match.data()
+    psi = np.zeros(cs.n)
+    psi[t] = n * w[t] * (y[t] - m1) / w1
+    psi[c] = -n * w[c] * (y[c] - m0) / w0
+    cluster = _spec_cluster(cs)
+    if cluster is None and isinstance(res, MatchResult):
+        sub = res.subclass.to_numpy(dtype=float, na_value=np.nan)
+        if res.match_matrix is not None and not res.options.get("replace"):
+            code = np.where(np.isfinite(sub), sub, -1).astype(np.int64)
+            cluster = (code, int(code.max()) + 1, "subclass")
+            notes.append(
+                Note(
+                    "Standard errors clustered by matched set (subclass), as MatchIt "
+                    "recommends after matching without replacement.",
+                    NoteKind.INFERENCE,
+                )
+            )
+    store = _store(cs, psi, cluster, rows=used)
+    inferred = infer(inf, store)
+    notes.append(
+        Note(
+            "The influence function holds the weights fixed (it ignores the "
+            "estimation of the propensity score or of the balancing weights).",
+            NoteKind.ESTIMATION,
+        )
+    )
+    return MatchingEffectResult(
+        table=_table(m1 - m0, estimand),
+        spec=spec,
+        options=MappingProxyType(
+            {"design": design_name, "se": "cluster", "reference": "cluster"}
+        ),
+        alpha=alpha,
+        nobs=n,
+        n_units=n,
+        inference=inf,
+        inferred=inferred,
+        scores=store,
+        notes=tuple(notes) + inferred.notes,
+        provenance=provenance,
+    )
+
+
+def aipw(
+    data: pd.DataFrame,
+    spec: CrossSectionSpec,
+    *,
+    inference: object = "cluster",
+    alpha: float = 0.05,
+) -> MatchingEffectResult:
+    r"""Doubly robust (augmented IPW) ATT with its influence function.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per unit (not modified).
+    spec : CrossSectionSpec
+        ``outcome``, ``treatment``, ``covariates`` (a logit score and a linear
+        control-outcome regression on them); ``cluster`` clusters the inference.
+    inference : Cluster, IID, MultiplierBootstrap or str, default "cluster"
+        Computed from the influence function through the registry: clustered by
+        ``spec.cluster`` when set, else independent units.
+    alpha : float, default 0.05
+
+    Returns
+    -------
+    MatchingEffectResult
+        One term, ``"ATT"``; ``influence`` by unit in ``scores``.
+
+    Raises
+    ------
+    SpecError, DataError
+        As :func:`att`.
+    IdentificationError
+        Separation in the score (no overlap).
+
+    Notes
+    -----
+    .. math::
+
+        \hat\tau = \frac{\sum_i D_i (Y_i - \hat\mu_0(X_i)) - \sum_i (1 - D_i)
+        \frac{\hat e(X_i)}{1 - \hat e(X_i)} (Y_i - \hat\mu_0(X_i))}{\sum_i D_i},
+
+    consistent if either the score or the outcome model is right; the moment is
+    Neyman-orthogonal, so the nuisance estimation adds no first-order term to
+    the influence function (``tests/matching/test_effects.py`` checks both
+    robustness properties).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from tne_eval.matching import CrossSectionSpec, aipw
+    >>> rng = np.random.default_rng(5)
+    >>> x = rng.normal(size=800)
+    >>> d = (rng.random(800) < 1 / (1 + np.exp(-x))).astype(int)
+    >>> df = pd.DataFrame({"x": x, "d": d, "y": 2 * x + 1.0 * d + rng.normal(size=800)})
+    >>> res = aipw(df, CrossSectionSpec(outcome="y", treatment="d", covariates=("x",)))
+    >>> bool(abs(res.estimates["ATT"] - 1.0) < 3 * res.std_errors["ATT"])
+    True
+    """
+    check_dataframe(data)
+    check_spec(spec)
+    alpha = check_alpha(alpha)
+    inf = resolve(inference, estimator="aipw", store_type=InfluenceScores)
+    if spec.weights is not None:
+        raise SpecError(
+            f"aipw() does not use sampling weights yet (spec.weights={spec.weights!r})."
+        )
+    cs = prepare_cross_section(data, spec, need_outcome=True)
+    y = cs.column(str(spec.outcome), "outcome")
+    x, _ = cs.design(drop_first=True)
+    fit = aipw_att(y, cs.treated, x)
+    store = _store(cs, fit.influence, _spec_cluster(cs))
+    inferred = infer(inf, store)
+    return MatchingEffectResult(
+        table=_table(fit.att, "ATT"),
+        spec=spec,
+        options=MappingProxyType(
+            {
+                "estimator": "aipw",
+                "design": "AIPW (logit score, linear outcome model)",
+                "se": "influence function",
+                "reference": "aipw",
+            }
+        ),
+        alpha=alpha,
+        nobs=cs.n,
+        n_units=cs.n,
+        inference=inf,
+        inferred=inferred,
+        scores=store,
+        notes=inferred.notes,
+        provenance=make_provenance(cs.fingerprint),
+    )
