@@ -140,3 +140,28 @@ def test_separating_covariate_is_named():
     gt = tne.att_gt(df, spec, method="dr", inference="iid")
     assert np.isnan(gt.estimates).all()
     assert any("Covariate(s) 'sep' separate the treated units" in n for n in gt.notes)
+
+
+def test_covariate_constant_within_a_cell_is_named():
+    """Issue 14, bad input: a cell whose design is singular names the covariate."""
+    rng = np.random.default_rng(9)
+    n, years = 90, np.arange(2016, 2020)
+    g = np.where(np.arange(n) < 20, 2018, 0)
+    # 'rural' varies overall but is 1 for every comparison school, so the outcome
+    # regression on the comparison units is singular
+    rural = np.where(g > 0, (np.arange(n) % 2).astype(float), 1.0)
+    df = pd.DataFrame(
+        {
+            "unit": np.repeat(np.arange(n), years.size),
+            "year": np.tile(years, n),
+            "g": np.repeat(g, years.size),
+            "rural": np.repeat(rural, years.size),
+        }
+    )
+    df["y"] = rng.normal(size=len(df))
+    spec = tne.PanelSpec(
+        unit="unit", time="year", outcome="y", cohort="g", covariates=("rural",)
+    )
+    gt = tne.att_gt(df, spec, method="reg", inference="iid")
+    assert np.isnan(gt.estimates).all()
+    assert any("Constant in this cell: 'rural' (comparison units)" in n for n in gt.notes)

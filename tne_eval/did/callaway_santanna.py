@@ -424,6 +424,29 @@ def _name_separating(
     )
 
 
+def _name_singular(
+    err: IdentificationError, x: np.ndarray, treat: np.ndarray, names: tuple[str, ...]
+) -> IdentificationError:
+    """Add to a singular-design error the covariates constant within a group.
+
+    A covariate constant among the treated or among the comparison units of a
+    cell makes that group's regression (or the propensity score) singular there.
+    """
+    if "singular" not in str(err) or not names:
+        return err
+    treat = np.asarray(treat, dtype=bool)
+    found = []
+    for k, name in enumerate(names, start=1):
+        for group, label in ((treat, "treated"), (~treat, "comparison")):
+            vals = x[group, k]
+            if vals.size and np.ptp(vals) == 0:
+                found.append(f"{name!r} ({label} units)")
+                break
+    if not found:
+        return err
+    return IdentificationError(f"{err} Constant in this cell: {', '.join(found)}.")
+
+
 class _Skip(Exception):
     """A cell without comparison units: left out, with a note."""
 
@@ -523,15 +546,18 @@ def _panel_cells(
         cached = pscores[key]
         if isinstance(cached, IdentificationError):
             raise cached
-        res = panel_2x2(
-            dy,
-            treat[idx],
-            x,
-            w_unit[idx],
-            method=method,
-            trim_level=trim_level,
-            pscore=cached,
-        )
+        try:
+            res = panel_2x2(
+                dy,
+                treat[idx],
+                x,
+                w_unit[idx],
+                method=method,
+                trim_level=trim_level,
+                pscore=cached,
+            )
+        except IdentificationError as err:
+            raise _name_singular(err, x, treat[idx], spec.covariates) from err
         return idx, res
 
     cells, est, infl = _estimate_cells(cells_all, prep.n_units, estimate, notes)
