@@ -30,7 +30,9 @@ from tne_eval.inference import (
     IID,
     Cluster,
     MultiplierBootstrap,
+    RandomizationResult,
     WildBootstrap,
+    randomization_test,
 )
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "MultiplierBootstrap",
     "PanelSpec",
     "PreparedPanel",
+    "RandomizationResult",
     "RepeatedCrossSectionSpec",
     "WildBootstrap",
     "__version__",
@@ -50,6 +53,7 @@ __all__ = [
     "did_2x2",
     "pre_trend_test",
     "prepare_panel",
+    "randomization_test",
     "territories",
     "twfe",
     "twfe_event_study",
