@@ -46,14 +46,17 @@ def _panel(
 def _did(data: pd.DataFrame) -> float:
     """Mean post-minus-pre change, ever-treated minus never-treated (2020 split)."""
     post = data["year"] >= 2020
-    change = data[post].groupby("school")["y"].mean() - data[~post].groupby(
-        "school"
-    )["y"].mean()
+    change = (
+        data[post].groupby("school")["y"].mean()
+        - data[~post].groupby("school")["y"].mean()
+    )
     treated = data.groupby("school")["g"].first() > 0
     return float(change[treated].mean() - change[~treated].mean())
 
 
-SPEC = tne.PanelSpec(unit="school", time="year", outcome="y", cohort="g", cluster="dept")
+SPEC = tne.PanelSpec(
+    unit="school", time="year", outcome="y", cohort="g", cluster="dept"
+)
 
 
 def _simple_att(data: pd.DataFrame):
@@ -213,11 +216,11 @@ def test_to_frame_and_str():
 
 def test_unknown_column_raises_spec_error():
     data = _panel({"A": 2020, "B": 0, "C": 0})
-    with pytest.raises(SpecError, match="'region'.*not in the data"):
+    with pytest.raises(SpecError, match=r"'region'.*not in the data"):
         randomization_test(
             data, _did, assign_column="dept", cohort_column="g", strata="region"
         )
-    with pytest.raises(SpecError, match="'department'.*not in the data"):
+    with pytest.raises(SpecError, match=r"'department'.*not in the data"):
         randomization_test(data, _did, cohort_column="g")
 
 
@@ -238,7 +241,7 @@ def test_cohort_or_strata_varying_within_a_department_raise():
     data = _panel({"A": 2020, "B": 0, "C": 0})
     bad = data.copy()
     bad.loc[bad.index[0], "g"] = 0
-    with pytest.raises(DataError, match="'g' varies within 1 unit.*'A'"):
+    with pytest.raises(DataError, match=r"'g' varies within 1 unit.*'A'"):
         randomization_test(bad, _did, assign_column="dept", cohort_column="g")
     region = np.arange(len(data)) % 2
     with pytest.raises(DataError, match="'region' varies within 3 unit"):
