@@ -178,7 +178,7 @@ def test_cohort_with_few_treated_clusters_is_flagged():
     assert any("flagged valid=False" in n and "cohort 5" in n for n in res.notes)
 
 
-def test_covariates_use_approximate_leverages_and_skip_htz():
+def test_covariates_use_approximate_leverages():
     data = _panel(COHORTS)
     data["x"] = data.groupby("unit")["y"].transform("first") * 0.1
     spec = tne.PanelSpec(
@@ -191,8 +191,10 @@ def test_covariates_use_approximate_leverages_and_skip_htz():
     )
     res = pre_trend_tests(_fit(data, spec, method="dr"))
     methods = set(res.to_frame()["method"])
-    assert methods == {"wald", "cr3"}
+    assert methods == {"wald", "cr3", "htz"}
     assert any("approximation" in n for n in res.notes)
+    exact = pre_trend_tests(_fit(data))
+    assert not any("approximation" in n for n in exact.notes)
 
 
 def test_iid_inference_is_flagged():

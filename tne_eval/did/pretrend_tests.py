@@ -314,9 +314,11 @@ def pre_trend_tests(result: GroupTimeResult) -> PreTrendTests:
         :math:`t^2` against :math:`t_{G-1}`).
     ``htz``
         The HTZ test (CR2 covariance and a Hotelling :math:`T^2` approximation
-        with Satterthwaite-type degrees of freedom) of
+        with Satterthwaite-type degrees of freedom, about ``G_T - 1`` for a
+        cohort of ``G_T`` treated clusters) of
         :func:`~tne_eval.inference.small_sample.influence_htz_test`, with the
-        same leverages.
+        same leverages; not defined (NaN, ``valid=False``) when the degrees of
+        freedom fall below the restrictions.
 
     Parameters
     ----------
@@ -354,8 +356,7 @@ def pre_trend_tests(result: GroupTimeResult) -> PreTrendTests:
     test of Pustejovsky and Tipton (2018). Otherwise (covariates, ``"ipw"``,
     ``"dr"``, ``unbalanced="keep"``) ``cr3`` uses the same group-mean
     leverages, which ignore the nuisance models' own leverage: an approximation,
-    reported as such in ``reason``'s place in the notes, and ``htz`` is not
-    computed.
+    said so in ``notes``; ``htz`` is then HTZ with these approximate leverages.
 
     Validated: ``wald`` of a cohort equals
     :func:`~tne_eval.inference.wald.wald_test` on the covariance of that cohort's
@@ -417,10 +418,11 @@ def pre_trend_tests(result: GroupTimeResult) -> PreTrendTests:
     )
     if not exact_leverage:
         notes.append(
-            "cr3 uses group-mean leverages (each cluster's share of the cohort and "
-            "of the comparison group); with covariates, ipw/dr or unbalanced='keep' "
-            "they ignore the nuisance models and are an approximation. htz is only "
-            "computed for method='reg' without covariates on a balanced panel."
+            "cr3 and htz use group-mean leverages (each cluster's share of the "
+            "cohort and of the comparison group); with covariates, ipw/dr or "
+            "unbalanced='keep' they ignore the nuisance models and are an "
+            "approximation (exact for method='reg' without covariates on a "
+            "balanced panel)."
         )
     if not clustered and store.clustered:
         notes.append(
@@ -479,8 +481,6 @@ def pre_trend_tests(result: GroupTimeResult) -> PreTrendTests:
                 w3 = _quadratic(cm @ phi_hat, cm @ v3 @ cm.T)
                 w3 = None if w3 is None else w3 / q
                 tests.append(_make(common, "cr3", w3, float(n_clusters - 1), flag))
-            if not exact_leverage:
-                continue
             try:
                 h = influence_htz_test(
                     mean_psi, codes, phi_hat, hessian=hess, contrast=cm
