@@ -30,7 +30,9 @@ from tne_eval.inference import (
     IID,
     Cluster,
     MultiplierBootstrap,
+    RandomizationResult,
     WildBootstrap,
+    randomization_test,
 )
 from tne_eval.matching import (
     CrossSectionSpec,
@@ -50,6 +52,7 @@ __all__ = [
     "MultiplierBootstrap",
     "PanelSpec",
     "PreparedPanel",
+    "RandomizationResult",
     "RepeatedCrossSectionSpec",
     "WildBootstrap",
     "__version__",
@@ -63,6 +66,7 @@ __all__ = [
     "pre_trend_test",
     "prepare_panel",
     "propensity_score",
+    "randomization_test",
     "territories",
     "twfe",
     "twfe_event_study",

@@ -164,4 +164,6 @@ def test_covariate_constant_within_a_cell_is_named():
     )
     gt = tne.att_gt(df, spec, method="reg", inference="iid")
     assert np.isnan(gt.estimates).all()
-    assert any("Constant in this cell: 'rural' (comparison units)" in n for n in gt.notes)
+    assert any(
+        "Constant in this cell: 'rural' (comparison units)" in n for n in gt.notes
+    )

@@ -3,9 +3,11 @@
 :mod:`.registry` maps each inference choice and kind of stored scores to its
 computation (:mod:`.influence` for influence functions, :mod:`.sandwich` for
 regressions, :mod:`.bootstrap` for the multiplier bootstrap); :mod:`.wald` holds
-joint tests and :mod:`.few_clusters` the shared few-clusters diagnostics.
+joint tests and :mod:`.few_clusters` the shared few-clusters diagnostics;
+:mod:`.randomization` re-draws the assignment of treatment to departments.
 """
 
+from tne_eval.inference.randomization import RandomizationResult, randomization_test
 from tne_eval.inference.registry import resolve, supported
 from tne_eval.inference.spec import (
     CR2,
@@ -22,7 +24,9 @@ __all__ = [
     "IID",
     "Cluster",
     "MultiplierBootstrap",
+    "RandomizationResult",
     "WildBootstrap",
+    "randomization_test",
     "resolve",
     "supported",
 ]
