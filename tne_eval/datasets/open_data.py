@@ -118,19 +118,32 @@ class _Field:
     name: str
     headers: tuple[str, ...]
     required: bool
+    example: str = ""
 
 
 _DNB_FIELDS: tuple[_Field, ...] = (
-    _Field("session", ("session",), True),
-    _Field("uai", ("numero_d_etablissement", "uai", "numero_uai", "code_uai"), True),
+    _Field("session", ("session",), True, "Session"),
+    _Field(
+        "uai",
+        ("numero_d_etablissement", "uai", "numero_uai", "code_uai"),
+        True,
+        "Numero d'etablissement",
+    ),
     _Field("establishment_type", ("type_d_etablissement",), False),
     _Field("name", ("patronyme", "nom_de_l_etablissement"), False),
-    _Field("sector", ("secteur_d_enseignement", "secteur"), True),
+    _Field(
+        "sector", ("secteur_d_enseignement", "secteur"), True, "Secteur d'enseignement"
+    ),
     _Field("commune", ("commune", "code_commune"), False),
-    _Field("department", ("code_departement", "code_du_departement"), True),
+    _Field(
+        "department",
+        ("code_departement", "code_du_departement"),
+        True,
+        "Code département",
+    ),
     _Field("n_registered", ("inscrits",), False),
-    _Field("n_present", ("presents",), True),
-    _Field("n_admitted", ("admis",), True),
+    _Field("n_present", ("presents",), True, "Presents"),
+    _Field("n_admitted", ("admis",), True, "Admis"),
     _Field("n_no_honours", ("admis_sans_mention",), False),
     _Field(
         "n_honours_fair",
@@ -145,13 +158,23 @@ _HONOURS = ("n_no_honours", "n_honours_fair", "n_honours_good", "n_honours_very_
 _COUNTS = ("n_registered", "n_present", "n_admitted", *_HONOURS)
 
 _IPS_FIELDS: tuple[_Field, ...] = (
-    _Field("school_year", ("rentree_scolaire", "annee_scolaire", "rentree"), True),
-    _Field("uai", ("uai", "code_uai", "numero_uai"), True),
-    _Field("department", ("code_du_departement", "code_departement"), True),
-    _Field("sector", ("secteur",), True),
+    _Field(
+        "school_year",
+        ("rentree_scolaire", "annee_scolaire", "rentree"),
+        True,
+        "Rentrée scolaire",
+    ),
+    _Field("uai", ("uai", "code_uai", "numero_uai"), True, "UAI"),
+    _Field(
+        "department",
+        ("code_du_departement", "code_departement"),
+        True,
+        "Code du département",
+    ),
+    _Field("sector", ("secteur",), True, "Secteur"),
     _Field("name", ("nom_de_l_etablissment", "nom_de_l_etablissement"), False),
     _Field("commune", ("code_insee_de_la_commune", "code_commune"), False),
-    _Field("ips", ("ips", "indice_de_position_sociale"), True),
+    _Field("ips", ("ips", "indice_de_position_sociale"), True, "IPS"),
     _Field("ips_sd", ("ecart_type_de_l_ips",), False),
 )
 
@@ -191,6 +214,11 @@ def _read_raw(path_or_buffer: object, what: str) -> pd.DataFrame:
     text = _read_text(path_or_buffer, what)
     header = text.split("\n", 1)[0]
     sep = max((";", "\t", ","), key=header.count)
+    if not header.strip():
+        raise DataError(
+            f"{what}: the file is empty (no header row). Pass the CSV downloaded "
+            "from the open-data portal."
+        )
     raw = pd.read_csv(
         io.StringIO(text),
         sep=sep,
@@ -224,7 +252,7 @@ def _map_columns(
             missing.append(field)
     if missing:
         wanted = "; ".join(
-            f"{f.name} (header such as {f.headers[0]!r})" for f in missing
+            f"{f.name} (header such as {f.example or f.headers[0]!r})" for f in missing
         )
         raise DataError(
             f"{what}: {len(missing)} required column(s) missing: {wanted}. The file "
@@ -877,6 +905,11 @@ def dnb_panel(
         raise DataError(
             f"{what}: dnb has schools with two rows in a year. Pass the frame "
             "returned by read_dnb()."
+        )
+    if df.empty:
+        raise DataError(
+            f"{what}: no row is left ({drops.n_rows_in} read): "
+            + " ".join(r.message for r in drops.records)
         )
     cohorts = _departments().set_index("code")["tne_cohort"]
     df["first_treated"] = (
