@@ -5,6 +5,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
+# loadgroup: the tests of one xdist_group (the coverage study, which computes its
+# replications once per worker that runs them) stay on one worker.
+PYTEST_DIST ?= loadgroup
 
 .PHONY: setup test test-all report data docs lint benchmark clean
 
@@ -30,11 +33,11 @@ lint: setup
 
 ## The whole default suite: lint, unit and reference tests, doctests, docs build, notebooks.
 test: setup lint
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not slow"
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist $(PYTEST_DIST) -m "not slow"
 
 ## Everything, including the slow Monte Carlo studies.
 test-all: setup lint
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist $(PYTEST_DIST)
 
 docs: setup
 	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html

@@ -25,6 +25,11 @@ world has no anticipation and parallel trends hold given the social index) and,
 in the null world of the same seed (``effect_scale=0``, identical noise), whether
 each inference rejects H0: simple ATT = 0 at 5%.
 
+The test suite's reduced checks may compute only one of the two worlds of a
+replication (``worlds=("effect",)`` or ``("null",)``): the records of that world
+are then exactly those of a full replication, and the summary omits the parts
+of the other world. The command line always computes both.
+
 Per-replication records are appended to a JSON-lines file as they are computed,
 so an interrupted run resumes where it stopped (same settings required). The
 summary (coverage with its binomial Monte Carlo standard error, bias, ratio of
@@ -41,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import functools
 import json
 import math
 import platform
@@ -67,6 +73,7 @@ __all__ = [
     "EVENT_TIMES",
     "INFERENCES",
     "TARGETS",
+    "WORLDS",
     "StudySettings",
     "inference_objects",
     "main",
@@ -112,6 +119,9 @@ SPEC = tne.PanelSpec(
     covariates=("social_index",),
 )
 ESTIMATOR = {"method": "dr", "unbalanced": "keep"}
+#: The two worlds of a replication: with the programme's effects, and the null
+#: world of the same seed (``effect_scale=0``, identical noise).
+WORLDS: tuple[str, ...] = ("effect", "null")
 
 
 @dataclass(frozen=True)
@@ -164,8 +174,21 @@ def _band_covers(dyn: pd.DataFrame, terms: list[str], truth: dict[int, float]) -
     return bool(np.all(_covers(dyn, terms, values, "band_low", "band_high")))
 
 
+def _check_worlds(worlds: Sequence[str]) -> tuple[str, ...]:
+    out = tuple(worlds)
+    if not out or any(w not in WORLDS for w in out) or len(set(out)) != len(out):
+        raise ValueError(
+            f"worlds must be a non-empty subset of {WORLDS} without repeats (got "
+            f"{worlds!r})."
+        )
+    return tuple(w for w in WORLDS if w in out)
+
+
 def run_replication(
-    r: int, settings: StudySettings = StudySettings()
+    r: int,
+    settings: StudySettings = StudySettings(),
+    *,
+    worlds: Sequence[str] = WORLDS,
 ) -> dict[str, Any]:
     """Simulate the worlds of replication ``r``, estimate, and return one flat record.
 
@@ -176,78 +199,98 @@ def run_replication(
         and the bootstrap seed is the world seed.
     settings : StudySettings
         Base seed, bootstrap draws and level.
+    worlds : sequence of {"effect", "null"}, default both
+        Which worlds to simulate and estimate. Each world's fields are the same
+        whether or not the other world is computed (half the cost each).
 
     Returns
     -------
     dict
-        ``r``, ``seed``, the truths ``truth_<target>``, estimates ``est_<target>``,
-        standard errors ``se_<inference>_<target>`` and coverage indicators
-        ``cover_<inference>_<target>``; the sup-t band indicators and critical
-        value; the pre-trend test; the null-world rejections; warnings raised.
+        ``r``, ``seed``; for the effect world the truths ``truth_<target>``,
+        estimates ``est_<target>``, standard errors ``se_<inference>_<target>``
+        and coverage indicators ``cover_<inference>_<target>``, the sup-t band
+        indicators and critical value and the pre-trend test; for the null world
+        its rejections; the warnings raised.
     """
+    worlds = _check_worlds(worlds)
     seed = settings.world_seed(r)
     infs = inference_objects(settings.boot_reps, seed)
     rec: dict[str, Any] = {"r": int(r), "seed": int(seed), "boot_seed": int(seed)}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TneEvalWarning)
-        world = simulate(WorldConfig(seed=seed))
-        panel = _cm2_panel(world)
-        truth = _truth(world)
-        gt = _fit(panel, settings)
-        rec["n_rows"] = len(panel)
-        truth_dyn = {int(k): float(v) for k, v in truth["dynamic"].items()}
-        targets_truth = {
-            "simple": float(truth["simple"]),
-            "dynamic_overall": float(truth["dynamic_overall"]),
-            **{f"e{e}": truth_dyn[e] for e in EVENT_TIMES},
-        }
-        rows = {"simple": "ATT", "dynamic_overall": "overall"}
-        rows.update({f"e{e}": f"e={e}" for e in EVENT_TIMES})
-        truth_vec = np.array([targets_truth[t] for t in TARGETS])
-        for t in TARGETS:
-            rec[f"truth_{t}"] = targets_truth[t]
-        for label, inf in infs.items():
-            simple = tne.aggregate(gt, kind="simple", inference=inf).to_frame()
-            dyn = tne.aggregate(gt, kind="dynamic", inference=inf).to_frame()
-            both = pd.concat([simple, dyn])
-            terms = [rows[t] for t in TARGETS]
-            est = both.loc[terms, "estimate"].to_numpy(dtype=float)
-            se = both.loc[terms, "std_error"].to_numpy(dtype=float)
-            cover = _covers(both, terms, truth_vec, "conf_low", "conf_high")
-            for k, t in enumerate(TARGETS):
-                if label == INFERENCES[0]:
-                    rec[f"est_{t}"] = float(est[k])
-                rec[f"se_{label}_{t}"] = float(se[k])
-                rec[f"cover_{label}_{t}"] = bool(cover[k])
-            if label == "bootstrap":
-                ev = dyn["event_time"]
-                post_terms = list(dyn.index[ev.notna() & (ev >= 0)])
-                all_terms = list(dyn.index[ev.notna()])
-
-                rec["band_cover_post"] = _band_covers(dyn, post_terms, truth_dyn)
-                rec["band_cover_all"] = _band_covers(dyn, all_terms, truth_dyn)
-                rec["band_n_post"] = len(post_terms)
-                half = (dyn["band_high"] - dyn["estimate"]) / dyn["std_error"]
-                rec["band_crit"] = float(half.dropna().iloc[0])
-        pre = gt.pretest
-        rec["pretest_stat"] = float(pre.statistic)
-        rec["pretest_df"] = int(pre.df)
-        rec["pretest_p"] = float(pre.p_value)
-        rec["pretest_reject"] = bool(pre.p_value < settings.alpha)
-
-        null_world = simulate(WorldConfig(seed=seed, effect_scale=0.0))
-        null_gt = _fit(_cm2_panel(null_world), settings)
-        rec["null_truth_simple"] = float(_truth(null_world)["simple"])
-        for label, inf in infs.items():
-            frame = tne.aggregate(null_gt, kind="simple", inference=inf).to_frame()
-            if label == INFERENCES[0]:
-                rec["null_est_simple"] = float(frame.loc["ATT", "estimate"])
-            rec[f"null_se_{label}"] = float(frame.loc["ATT", "std_error"])
-            covers_zero = (
-                frame.loc["ATT", "conf_low"] <= 0 <= frame.loc["ATT", "conf_high"]
-            )
-            rec[f"null_reject_{label}"] = not bool(covers_zero)
+        if "effect" in worlds:
+            rec.update(_effect_world_record(seed, settings, infs))
+        if "null" in worlds:
+            rec.update(_null_world_record(seed, settings, infs))
     rec["warnings"] = sorted({type(w.message).__name__ for w in caught})
+    return rec
+
+
+def _effect_world_record(
+    seed: int, settings: StudySettings, infs: dict[str, object]
+) -> dict[str, Any]:
+    rec: dict[str, Any] = {}
+    world = simulate(WorldConfig(seed=seed))
+    panel = _cm2_panel(world)
+    truth = _truth(world)
+    gt = _fit(panel, settings)
+    rec["n_rows"] = len(panel)
+    truth_dyn = {int(k): float(v) for k, v in truth["dynamic"].items()}
+    targets_truth = {
+        "simple": float(truth["simple"]),
+        "dynamic_overall": float(truth["dynamic_overall"]),
+        **{f"e{e}": truth_dyn[e] for e in EVENT_TIMES},
+    }
+    rows = {"simple": "ATT", "dynamic_overall": "overall"}
+    rows.update({f"e{e}": f"e={e}" for e in EVENT_TIMES})
+    truth_vec = np.array([targets_truth[t] for t in TARGETS])
+    for t in TARGETS:
+        rec[f"truth_{t}"] = targets_truth[t]
+    for label, inf in infs.items():
+        simple = tne.aggregate(gt, kind="simple", inference=inf).to_frame()
+        dyn = tne.aggregate(gt, kind="dynamic", inference=inf).to_frame()
+        both = pd.concat([simple, dyn])
+        terms = [rows[t] for t in TARGETS]
+        est = both.loc[terms, "estimate"].to_numpy(dtype=float)
+        se = both.loc[terms, "std_error"].to_numpy(dtype=float)
+        cover = _covers(both, terms, truth_vec, "conf_low", "conf_high")
+        for k, t in enumerate(TARGETS):
+            if label == INFERENCES[0]:
+                rec[f"est_{t}"] = float(est[k])
+            rec[f"se_{label}_{t}"] = float(se[k])
+            rec[f"cover_{label}_{t}"] = bool(cover[k])
+        if label == "bootstrap":
+            ev = dyn["event_time"]
+            post_terms = list(dyn.index[ev.notna() & (ev >= 0)])
+            all_terms = list(dyn.index[ev.notna()])
+
+            rec["band_cover_post"] = _band_covers(dyn, post_terms, truth_dyn)
+            rec["band_cover_all"] = _band_covers(dyn, all_terms, truth_dyn)
+            rec["band_n_post"] = len(post_terms)
+            half = (dyn["band_high"] - dyn["estimate"]) / dyn["std_error"]
+            rec["band_crit"] = float(half.dropna().iloc[0])
+    pre = gt.pretest
+    rec["pretest_stat"] = float(pre.statistic)
+    rec["pretest_df"] = int(pre.df)
+    rec["pretest_p"] = float(pre.p_value)
+    rec["pretest_reject"] = bool(pre.p_value < settings.alpha)
+    return rec
+
+
+def _null_world_record(
+    seed: int, settings: StudySettings, infs: dict[str, object]
+) -> dict[str, Any]:
+    rec: dict[str, Any] = {}
+    null_world = simulate(WorldConfig(seed=seed, effect_scale=0.0))
+    null_gt = _fit(_cm2_panel(null_world), settings)
+    rec["null_truth_simple"] = float(_truth(null_world)["simple"])
+    for label, inf in infs.items():
+        frame = tne.aggregate(null_gt, kind="simple", inference=inf).to_frame()
+        if label == INFERENCES[0]:
+            rec["null_est_simple"] = float(frame.loc["ATT", "estimate"])
+        rec[f"null_se_{label}"] = float(frame.loc["ATT", "std_error"])
+        covers_zero = frame.loc["ATT", "conf_low"] <= 0 <= frame.loc["ATT", "conf_high"]
+        rec[f"null_reject_{label}"] = not bool(covers_zero)
     return rec
 
 
@@ -298,6 +341,7 @@ def run_study(
     records_path: Path | None = None,
     resume: bool = True,
     progress: bool = False,
+    worlds: Sequence[str] = WORLDS,
 ) -> pd.DataFrame:
     """Run replications ``1..reps`` and return one row per replication.
 
@@ -316,12 +360,22 @@ def run_study(
         Reuse the records of ``records_path``.
     progress : bool, default False
         Print a progress line every 25 replications.
+    worlds : sequence of {"effect", "null"}, default both
+        The worlds of each replication to compute (see :func:`run_replication`);
+        records files hold complete replications only, so ``records_path``
+        needs both.
 
     Returns
     -------
     pandas.DataFrame
         The records of replications 1..reps, sorted by ``r``.
     """
+    worlds = _check_worlds(worlds)
+    if records_path is not None and worlds != WORLDS:
+        raise ValueError(
+            "records_path stores complete replications: compute both worlds or "
+            "pass records_path=None."
+        )
     done: dict[int, dict[str, Any]] = {}
     if records_path is not None:
         if resume:
@@ -335,11 +389,14 @@ def run_study(
         if jobs > 1 and len(todo) > 1:
             pool = ProcessPoolExecutor(max_workers=jobs)
             results = pool.map(
-                run_replication, todo, [settings] * len(todo), chunksize=4
+                functools.partial(run_replication, worlds=worlds),
+                todo,
+                [settings] * len(todo),
+                chunksize=4,
             )
         else:
             pool = None
-            results = (run_replication(r, settings) for r in todo)
+            results = (run_replication(r, settings, worlds=worlds) for r in todo)
         for k, rec in enumerate(results, 1):
             done[rec["r"]] = rec
             if sink is not None:
@@ -376,7 +433,21 @@ def summarise(records: pd.DataFrame) -> dict:
     replication's truth (the truth varies slightly across worlds), with Monte
     Carlo SE ``sd/sqrt(R)``; ``se_ratio`` is the mean standard error divided by
     the SD of those errors (1 when standard errors are right on average).
+    Records holding one world only (``run_study(..., worlds=...)``) give the
+    summary of that world: ``targets``, ``band_*`` and ``pretest`` for the
+    effect world, ``null_simple`` for the null world.
     """
+    n = len(records)
+    out: dict[str, Any] = {"n_reps": n}
+    if "est_simple" in records:
+        out.update(_summarise_effect_world(records))
+    if "null_est_simple" in records:
+        out["null_simple"] = _summarise_null_world(records)
+    out["warnings"] = sorted({w for ws in records["warnings"] for w in ws})
+    return out
+
+
+def _summarise_effect_world(records: pd.DataFrame) -> dict[str, Any]:
     n = len(records)
     targets: dict[str, Any] = {}
     for t in TARGETS:
@@ -400,14 +471,7 @@ def summarise(records: pd.DataFrame) -> dict:
                 "n_nan_se": int(np.isnan(se).sum()),
             }
         targets[t] = entry
-    nulls = {
-        label: _binomial(records[f"null_reject_{label}"].to_numpy(dtype=bool))
-        for label in INFERENCES
-    }
-    null_err = records["null_est_simple"].to_numpy(dtype=float)
-    warned = sorted({w for ws in records["warnings"] for w in ws})
     return {
-        "n_reps": n,
         "targets": targets,
         "band_post": {
             **_binomial(records["band_cover_post"].to_numpy(dtype=bool)),
@@ -420,12 +484,19 @@ def summarise(records: pd.DataFrame) -> dict:
             "df": int(records["pretest_df"].iloc[0]),
             "n_nan": int(records["pretest_p"].isna().sum()),
         },
-        "null_simple": {
-            "truth": float(records["null_truth_simple"].abs().max()),
-            "mean_estimate": float(null_err.mean()),
-            "rejection": nulls,
-        },
-        "warnings": warned,
+    }
+
+
+def _summarise_null_world(records: pd.DataFrame) -> dict[str, Any]:
+    nulls = {
+        label: _binomial(records[f"null_reject_{label}"].to_numpy(dtype=bool))
+        for label in INFERENCES
+    }
+    null_err = records["null_est_simple"].to_numpy(dtype=float)
+    return {
+        "truth": float(records["null_truth_simple"].abs().max()),
+        "mean_estimate": float(null_err.mean()),
+        "rejection": nulls,
     }
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import matplotlib
@@ -12,14 +11,22 @@ import pytest
 
 matplotlib.use("Agg")
 
+from tests.reference_datasets import (  # the one loader of the shipped datasets
+    REFERENCE_DATASETS_DIR,
+    MissingReferenceDatasetError,
+    reference_dataset,
+    reference_dataset_path,
+)
+
 REPO = Path(__file__).resolve().parents[1]
 
-
-def shared_datasets_dir() -> Path | None:
-    """Folder of the public reference datasets, or None when absent."""
-    env = os.environ.get("TNE_EVAL_SHARED_DATASETS")
-    path = Path(env) if env else REPO.parent / "shared" / "datasets"
-    return path if path.is_dir() else None
+__all__ = [
+    "REFERENCE_DATASETS_DIR",
+    "REPO",
+    "MissingReferenceDatasetError",
+    "reference_dataset",
+    "reference_dataset_path",
+]
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import pytest
 
 import tne_eval as tne
 from tests.conftest import REPO
+from tests.tolerances import RTOL_CLOSED_FORM, RTOL_ITERATIVE  # reasons there
 from tne_eval.errors import (
     DroppedObservationsWarning,
     IdentificationError,
@@ -22,8 +23,6 @@ from tne_eval.errors import (
     SpecError,
 )
 
-RTOL_CLOSED_FORM = 1e-8  # outcome regression: rounding only
-RTOL_ITERATIVE = 1e-6  # logit / IPT nuisance models solved to different tolerances
 RESULTS = json.loads((REPO / "tests/reference/drdid/results.json").read_text())[
     "results"
 ]

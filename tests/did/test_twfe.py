@@ -13,7 +13,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 import tne_eval as tne
-from tests.conftest import shared_datasets_dir
+from tests.conftest import reference_dataset
 from tne_eval.did.results import TWFEEventStudyResult as EventStudyResult
 from tne_eval.did.results import TWFEResult
 from tne_eval.did.twfe import twfe, twfe_event_study
@@ -49,13 +49,7 @@ CASTLE_TWFE_VIGNETTE = 0.0818  # printed to 4 decimals
 # ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def castle() -> pd.DataFrame:
-    folder = shared_datasets_dir()
-    path = None if folder is None else folder / "castle_bacondecomp.csv"
-    if path is None or not path.is_file():
-        pytest.skip(
-            "castle_bacondecomp.csv not available (set TNE_EVAL_SHARED_DATASETS)"
-        )
-    return pd.read_csv(path)
+    return reference_dataset("castle_bacondecomp.csv")
 
 
 CASTLE_SPEC = tne.PanelSpec(
@@ -166,7 +160,6 @@ def event_dummies(df, cohort, lo, hi, refs, bin_endpoints=True):
 # ---------------------------------------------------------------------------
 # 1. castle doctrine: published number and parity
 # ---------------------------------------------------------------------------
-@pytest.mark.reference_data
 def test_castle_static_matches_bacondecomp_printed(castle):
     with pytest.warns(StaggeredAdoptionWarning, match="5 treated cohorts"):
         res = twfe(castle, CASTLE_SPEC)
@@ -177,7 +170,6 @@ def test_castle_static_matches_bacondecomp_printed(castle):
     assert res.dof == 49
 
 
-@pytest.mark.reference_data
 @pytest.mark.parametrize("weighted", [False, True])
 def test_castle_static_matches_statsmodels_dummies(castle, weighted):
     spec = CASTLE_SPEC.update(weights="popwt") if weighted else CASTLE_SPEC
@@ -194,7 +186,6 @@ def test_castle_static_matches_statsmodels_dummies(castle, weighted):
     np.testing.assert_allclose(res.std_errors["D"], expected, rtol=RTOL_CLOSED)
 
 
-@pytest.mark.reference_data
 def test_castle_static_matches_linearmodels(castle):
     res = fit_quiet(twfe, castle, CASTLE_SPEC)
     panel = castle.set_index(["state", "year"])
@@ -233,7 +224,6 @@ def test_castle_static_matches_linearmodels(castle):
     )
 
 
-@pytest.mark.reference_data
 def test_castle_weights_match_brute_force(castle):
     res = fit_quiet(twfe, castle, CASTLE_SPEC)
     fe = pd.get_dummies(
@@ -263,7 +253,6 @@ def test_castle_weights_match_brute_force(castle):
     assert any("0 cell(s) have negative weights" in n for n in res.notes)
 
 
-@pytest.mark.reference_data
 def test_castle_event_study_matches_statsmodels(castle):
     res = fit_quiet(twfe_event_study, castle, CASTLE_SPEC, leads=5, lags=4)
     cohort = castle["effyear"].fillna(0)

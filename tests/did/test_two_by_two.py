@@ -10,12 +10,13 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.conftest import reference_dataset_path
+from tests.tolerances import RTOL_CLOSED_FORM, RTOL_ITERATIVE
 from tne_eval._numerics.glm import expit as _expit
 from tne_eval._numerics.glm import fit_ipt as _fit_ipt
 from tne_eval._numerics.glm import fit_logit as _fit_logit
@@ -23,15 +24,14 @@ from tne_eval.did._two_by_two import METHODS, TwoByTwo, panel_2x2, rc_2x2
 from tne_eval.errors import DataError, IdentificationError, SpecError
 
 # --- tolerances ---------------------------------------------------------------------
-# "reg" is closed-form least squares: the engines differ only by rounding (pyfixest
-# uses 1e-8 against fixest for OLS).
-RTOL_ATT_CLOSED_FORM = 1e-8
+# "reg" is closed-form least squares: the engines differ only by rounding, for the
+# ATT and for its analytic SE = std(influence, ddof=0) / sqrt(n) (the DRDID
+# convention) alike; tests/tolerances.py has the reasons.
+RTOL_ATT_CLOSED_FORM = RTOL_CLOSED_FORM
 # logit / IPT propensity scores are solved iteratively and the references stop
 # earlier than we do (statsmodels IRLS on the deviance change, scipy trust-constr
-# at gtol=1e-8): the brief's 1e-6 for iterative nuisance models.
-RTOL_ATT_ITERATIVE = 1e-6
-# Analytic SE = std(influence, ddof=0) / sqrt(n), the DRDID convention.
-RTOL_SE = 1e-6
+# at gtol=1e-8).
+RTOL_ATT_ITERATIVE = RTOL_ITERATIVE
 # Noiseless data: only floating-point error remains.
 ATOL_NOISELESS = 1e-10
 # Same score equations, both solved far below this (statsmodels at tol=1e-13).
@@ -72,13 +72,6 @@ def _read_csv(path: Path) -> dict[str, np.ndarray]:
     return out
 
 
-def _shared_dataset(name: str) -> Path | None:
-    env = os.environ.get("TNE_EVAL_SHARED_DATASETS")
-    base = Path(env) if env else REPO.parent / "shared" / "datasets"
-    path = base / name
-    return path if path.is_file() else None
-
-
 def _fixture(design: str) -> dict[str, np.ndarray]:
     data = _read_csv(FIXTURES / f"drdid_{design}.csv")
     n = data["id"].shape[0]
@@ -114,7 +107,10 @@ def _check_against_references(key: str, ours: TwoByTwo) -> None:
                 "update KNOWN_SE_DIFFERENCES and the module docstring"
             )
         else:
-            np.testing.assert_allclose(ours.se, ref["se"], rtol=RTOL_SE, err_msg=engine)
+            # the SE has the tolerance of its estimator (tests/tolerances.py)
+            np.testing.assert_allclose(
+                ours.se, ref["se"], rtol=rtol_att, err_msg=engine
+            )
 
 
 def _noiseless_panel(n: int = 300, *, x_trend: bool, seed: int = 3):
@@ -243,17 +239,14 @@ def test_ipt_pscore_balances_covariates_exactly():
     np.testing.assert_allclose((w * d) @ x, (w * (1 - d) * odds) @ x, rtol=1e-10)
 
 
-# --- 3. lalonde (public data; skips when absent) -----------------------------------
+# --- 3. lalonde (public data shipped in tests/fixtures/datasets) -----------------------------------
 
 LALONDE_KEYS = sorted(k for k in RESULTS if k.startswith("lalonde"))
 
 
 @pytest.fixture(scope="module")
 def lalonde():
-    path = _shared_dataset("lalonde_psid.csv")
-    if path is None:
-        pytest.skip("lalonde_psid.csv not found (set TNE_EVAL_SHARED_DATASETS)")
-    raw = _read_csv(path)
+    raw = _read_csv(reference_dataset_path("lalonde_psid.csv"))
     n = raw["treat"].shape[0]
     columns = {
         "(intercept)": np.ones(n),
@@ -265,7 +258,6 @@ def lalonde():
     return raw, columns
 
 
-@pytest.mark.reference_data
 @pytest.mark.parametrize("key", LALONDE_KEYS)
 def test_lalonde_matches_reference_packages(key, lalonde):
     raw, columns = lalonde

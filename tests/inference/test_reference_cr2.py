@@ -10,11 +10,10 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy import stats
 
-from tests.conftest import REPO, shared_datasets_dir
+from tests.conftest import REPO, reference_dataset
 from tne_eval.inference.small_sample import (
     cr2_vcov,
     cr3_vcov,
@@ -67,7 +66,6 @@ def _mortality_rates():
     return rdata.read_rda(path)["MortalityRates"]
 
 
-@pytest.mark.reference_data
 def test_mlda_fixed_effects_match_published_clubsandwich():
     df = _mortality_rates()
     mv = df[
@@ -103,13 +101,10 @@ def test_mlda_fixed_effects_match_published_clubsandwich():
 
 
 # -----------------------------------------------------------------------------
-# pyfixest CRV3 on the shared datasets
+# pyfixest CRV3 on the shipped reference datasets
 # -----------------------------------------------------------------------------
 def _shared(name):
-    data = shared_datasets_dir()
-    if data is None or not (data / name).exists():
-        pytest.skip(f"{name} not available (set TNE_EVAL_SHARED_DATASETS)")
-    return pd.read_csv(data / name)
+    return reference_dataset(name)  # shipped in tests/fixtures/datasets
 
 
 def _case(key):
@@ -132,7 +127,6 @@ def _case(key):
     return x, df["lemp"].to_numpy(float), unit, state, df["year"].to_numpy(), w
 
 
-@pytest.mark.reference_data
 @pytest.mark.parametrize("key", sorted(REF["pyfixest_crv3"]))
 def test_cr3_matches_pyfixest_crv3(key):
     ref = REF["pyfixest_crv3"][key]

@@ -12,7 +12,15 @@ import tne_eval as tne
 from tne_eval.did.callaway_santanna import SUPPORTED_INFERENCE as ATT_GT_SUPPORTED
 from tne_eval.did.twfe import SUPPORTED_INFERENCE as TWFE_SUPPORTED
 from tne_eval.errors import InferenceError, SmallClusterWarning
-from tne_eval.inference import IID, Cluster, MultiplierBootstrap, supported
+from tne_eval.inference import (
+    CR2,
+    CR3,
+    IID,
+    Cluster,
+    MultiplierBootstrap,
+    WildBootstrap,
+    supported,
+)
 from tne_eval.inference.registry import COMPUTATIONS, infer
 from tne_eval.inference.scores import InfluenceScores, RegressionScores
 from tne_eval.notes import INFERENCE_KINDS, NoteKind
@@ -20,7 +28,7 @@ from tne_eval.notes import INFERENCE_KINDS, NoteKind
 
 def test_supported_sets_come_from_the_registry():
     assert supported(InfluenceScores) == (IID, Cluster, MultiplierBootstrap)
-    assert supported(RegressionScores) == (IID, Cluster)
+    assert supported(RegressionScores) == (IID, Cluster, CR2, CR3, WildBootstrap)
     assert supported(InfluenceScores) == ATT_GT_SUPPORTED
     assert supported(RegressionScores) == TWFE_SUPPORTED
     assert set(COMPUTATIONS) == {

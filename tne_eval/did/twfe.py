@@ -516,6 +516,47 @@ def _term_label(e: int, lo: int, hi: int, bin_lo: bool, bin_hi: bool) -> str:
     return f"e={e}"
 
 
+def _event_window(
+    observed: np.ndarray, leads: int | None, lags: int | None, refs: tuple[int, ...]
+) -> np.ndarray:
+    """Observed event times kept by ``leads``/``lags``, with the references checked."""
+    e_min, e_max = int(observed[0]), int(observed[-1])
+    lo = e_min if leads is None else -leads
+    hi = e_max if lags is None else lags
+    span = f"observed event times run from {e_min} to {e_max}"
+    if lo < e_min:
+        raise SpecError(
+            f"leads={leads} reaches event time {lo}, but {span}: no treated unit is "
+            f"observed that early. Use leads <= {-e_min}"
+            + (" or leads=None." if e_min < 0 else "; there are no leads to keep.")
+        )
+    if hi > e_max:
+        raise SpecError(
+            f"lags={lags} reaches event time {hi}, but {span}. Use lags <= {e_max}"
+            " or lags=None."
+        )
+    if lo > hi:
+        raise SpecError(
+            f"The event-time window [{lo}, {hi}] is empty ({span}); widen leads/lags."
+        )
+    window = observed[(observed >= lo) & (observed <= hi)]
+    outside = [r for r in refs if r not in set(window.tolist())]
+    if outside:
+        raise SpecError(
+            f"reference={list(refs) if len(refs) > 1 else refs[0]!r}: event time(s) "
+            f"{outside} lie outside the event-time range of the window "
+            f"[{int(window[0])}, {int(window[-1])}] (observed event times "
+            f"{e_min}..{e_max}). Choose reference event times inside the window, "
+            "e.g. reference=-1."
+        )
+    if len(refs) == window.size:
+        raise SpecError(
+            f"reference={list(refs)!r} omits every event time of the window "
+            f"[{int(window[0])}, {int(window[-1])}]: nothing is left to estimate."
+        )
+    return window
+
+
 def twfe_event_study(
     data: pd.DataFrame,
     spec: PanelSpec,
@@ -649,41 +690,9 @@ def twfe_event_study(
     t_row = prep.periods[setup.time].astype(float)
     treated_unit_row = np.isfinite(setup.cohort_row)
     rel = np.where(treated_unit_row, t_row - setup.cohort_row, np.nan)
-    observed = np.unique(rel[treated_unit_row]).astype(np.int64)
-    e_min, e_max = int(observed[0]), int(observed[-1])
-    lo = e_min if leads is None else -leads
-    hi = e_max if lags is None else lags
-    span = f"observed event times run from {e_min} to {e_max}"
-    if lo < e_min:
-        raise SpecError(
-            f"leads={leads} reaches event time {lo}, but {span}: no treated unit is "
-            f"observed that early. Use leads <= {-e_min}"
-            + (" or leads=None." if e_min < 0 else "; there are no leads to keep.")
-        )
-    if hi > e_max:
-        raise SpecError(
-            f"lags={lags} reaches event time {hi}, but {span}. Use lags <= {e_max}"
-            " or lags=None."
-        )
-    if lo > hi:
-        raise SpecError(
-            f"The event-time window [{lo}, {hi}] is empty ({span}); widen leads/lags."
-        )
-    window = observed[(observed >= lo) & (observed <= hi)]
-    outside = [r for r in refs if r not in set(window.tolist())]
-    if outside:
-        raise SpecError(
-            f"reference={list(refs) if len(refs) > 1 else refs[0]!r}: event time(s) "
-            f"{outside} lie outside the event-time range of the window "
-            f"[{int(window[0])}, {int(window[-1])}] (observed event times "
-            f"{e_min}..{e_max}). Choose reference event times inside the window, "
-            "e.g. reference=-1."
-        )
-    if len(refs) == window.size:
-        raise SpecError(
-            f"reference={list(refs)!r} omits every event time of the window "
-            f"[{int(window[0])}, {int(window[-1])}]: nothing is left to estimate."
-        )
+    window = _event_window(
+        np.unique(rel[treated_unit_row]).astype(np.int64), leads, lags, refs
+    )
     lo, hi = int(window[0]), int(window[-1])
     below = treated_unit_row & (rel < lo)
     above = treated_unit_row & (rel > hi)
@@ -792,21 +801,8 @@ def twfe_event_study(
         },
         index=index,
     )
-    # observations and units behind each term (rows are sorted by unit, then time,
-    # so the (unit, term) pairs of a unit form runs: no sort needed)
-    rel_w = np.clip(rel[treated_unit_row], lo, hi)
-    pos = np.minimum(np.searchsorted(window, rel_w), window.size - 1)
-    hit = window[pos] == rel_w
-    pos, unit_w = pos[hit], setup.unit[treated_unit_row][hit]
-    pair = unit_w * window.size + pos
-    first = np.r_[True, pair[1:] != pair[:-1]]
-    counts = pd.DataFrame(
-        {
-            "event_time": window.astype(np.int64),
-            "n_obs": np.bincount(pos, minlength=window.size).astype(np.int64),
-            "n_units": np.bincount(pos[first], minlength=window.size).astype(np.int64),
-        },
-        index=index,
+    counts = _term_counts(
+        rel[treated_unit_row], setup.unit[treated_unit_row], window, lo, hi, index
     )
     kept_cov = [c for c, k in zip(setup.covariate_names, fit.kept[n_terms:]) if k]
     options = MappingProxyType(
@@ -827,6 +823,30 @@ def twfe_event_study(
             setup, fit, table, options, terms, notes, alpha, cohorts=cohorts
         ),
         counts=counts,
+    )
+
+
+def _term_counts(
+    rel: np.ndarray, unit: np.ndarray, window: np.ndarray, lo: int, hi: int, index
+) -> pd.DataFrame:
+    """Treated observations and units behind each term (binned ones pooled).
+
+    Rows are sorted by unit, then time, so the (unit, term) pairs of a unit form
+    runs: no sort is needed.
+    """
+    rel_w = np.clip(rel, lo, hi)
+    pos = np.minimum(np.searchsorted(window, rel_w), window.size - 1)
+    hit = window[pos] == rel_w
+    pos, unit_w = pos[hit], unit[hit]
+    pair = unit_w * window.size + pos
+    first = np.r_[True, pair[1:] != pair[:-1]]
+    return pd.DataFrame(
+        {
+            "event_time": window.astype(np.int64),
+            "n_obs": np.bincount(pos, minlength=window.size).astype(np.int64),
+            "n_units": np.bincount(pos[first], minlength=window.size).astype(np.int64),
+        },
+        index=index,
     )
 
 

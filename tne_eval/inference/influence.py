@@ -17,7 +17,7 @@ from scipy import sparse
 
 from tne_eval.errors import InferenceError
 from tne_eval.inference.bootstrap import multiplier_bootstrap
-from tne_eval.inference.output import Inferred
+from tne_eval.inference.output import SE_FLOOR, Inferred
 from tne_eval.inference.spec import IID, Cluster, MultiplierBootstrap
 from tne_eval.notes import Note, NoteKind
 
@@ -38,7 +38,7 @@ def se_floor() -> float:
 
     The threshold of R ``did``: ``sqrt(.Machine$double.eps) * 10``.
     """
-    return float(np.sqrt(np.finfo(float).eps) * 10)
+    return SE_FLOOR
 
 
 def cluster_sums(
@@ -124,11 +124,6 @@ def influence_vcov(
     return vcov
 
 
-def _floored(vcov: np.ndarray) -> np.ndarray:
-    se = np.sqrt(np.clip(np.diag(vcov), 0.0, None))
-    return np.where(se > se_floor(), se, np.nan)
-
-
 def _clusters_for(inference: object, store: InfluenceScores) -> InfluenceScores:
     """Return the store with the clusters the inference uses (IID: rows alone)."""
     if isinstance(inference, IID):
@@ -199,14 +194,13 @@ def analytic_from_influence(
             f"Standard errors from the influence functions of {g} independent "
             f"{store.ids.name or 'row'!r} rows (no clustering); normal critical values."
         )
-    return Inferred(
-        std_errors=_floored(vcov),
-        vcov=vcov,
+    return Inferred.analytic(
+        vcov,
         dof=float(g - 1) if small else None,
         n_clusters=g,
         description=description,
         clusters=_clusters_label(store),
-        notes=(Note(note, NoteKind.INFERENCE),),
+        note=Note(note, NoteKind.INFERENCE),
     )
 
 

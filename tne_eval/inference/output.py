@@ -9,7 +9,11 @@ from scipy import stats
 
 from tne_eval.notes import Note
 
-__all__ = ["Inferred"]
+__all__ = ["SE_FLOOR", "Inferred"]
+
+#: Standard errors at or below this are numerically zero and reported as NaN: the
+#: threshold of R ``did`` (``sqrt(.Machine$double.eps) * 10``).
+SE_FLOOR = float(np.sqrt(np.finfo(float).eps) * 10)
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,6 +57,30 @@ class Inferred:
     notes: tuple[Note, ...] = ()
     draws: np.ndarray | None = None
     band_draws: np.ndarray | None = None
+
+    @classmethod
+    def analytic(
+        cls,
+        vcov: np.ndarray,
+        *,
+        dof: float | np.ndarray | None,
+        n_clusters: int,
+        description: str,
+        clusters: str,
+        note: Note,
+    ) -> Inferred:
+        """Build the inference of an analytic covariance (SEs floored as R did)."""
+        vcov = (vcov + vcov.T) / 2
+        se = np.sqrt(np.clip(np.diag(vcov), 0.0, None))
+        return cls(
+            std_errors=np.where(se > SE_FLOOR, se, np.nan),
+            vcov=vcov,
+            dof=dof,
+            n_clusters=n_clusters,
+            description=description,
+            clusters=clusters,
+            notes=(note,),
+        )
 
     def critical_values(self, alpha: float) -> np.ndarray:
         """Two-sided pointwise critical value of each estimate at ``alpha``."""

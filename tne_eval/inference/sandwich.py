@@ -18,7 +18,7 @@ import numpy as np
 
 from tne_eval.errors import InferenceError
 from tne_eval.inference import small_sample, wild
-from tne_eval.inference.influence import cluster_sums, se_floor
+from tne_eval.inference.influence import cluster_sums
 from tne_eval.inference.output import Inferred
 from tne_eval.inference.spec import CR2, CR3, IID, Cluster, WildBootstrap
 from tne_eval.notes import Note, NoteKind
@@ -89,16 +89,13 @@ def sandwich_from_regression(
             f"Cluster-robust standard errors by {label} ({g} clusters) without "
             "small-sample correction (CR0), normal critical values."
         )
-    se = np.sqrt(np.clip(np.diag(vcov), 0.0, None))
-    se = np.where(se > se_floor(), se, np.nan)
-    return Inferred(
-        std_errors=se,
-        vcov=vcov,
+    return Inferred.analytic(
+        vcov,
         dof=dof,
         n_clusters=g,
         description=description,
         clusters=clusters,
-        notes=(Note(text, NoteKind.INFERENCE),),
+        note=Note(text, NoteKind.INFERENCE),
     )
 
 
@@ -190,17 +187,13 @@ def small_sample_from_regression(
             f"working model of clubSandwich; t critical values with {inference.df} "
             f"degrees of freedom by term (from {np.min(dof):.3g} to {np.max(dof):.3g})."
         )
-    vcov = (vcov + vcov.T) / 2
-    se = np.sqrt(np.clip(np.diag(vcov), 0.0, None))
-    se = np.where(se > se_floor(), se, np.nan)
-    return Inferred(
-        std_errors=se,
-        vcov=vcov,
+    return Inferred.analytic(
+        vcov,
         dof=dof,
         n_clusters=g,
         description=description,
         clusters=label,
-        notes=(Note(text, NoteKind.INFERENCE),),
+        note=Note(text, NoteKind.INFERENCE),
     )
 
 

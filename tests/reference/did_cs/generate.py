@@ -16,8 +16,8 @@ with sampling weights, see MODERNDID_WEIGHTED_AGG_BUG) and (b) as an
 independent cross-check of every moderndid number (``results_csdid.csv``).
 
 Inputs
-    mpdta.csv, searched in ``$TNE_EVAL_SHARED_DATASETS`` (a directory) and then
-    ``<repo>/../shared/datasets/``.
+    tests/fixtures/datasets/mpdta.csv (shipped; origin and SHA-256 in that
+    folder's README.md).
 
 Outputs (next to this file)
     results.csv         key, term, estimate, std_error   (reference numbers)
@@ -49,7 +49,6 @@ import datetime as _dt
 import io
 import json
 import math
-import os
 import platform
 import sys
 import warnings
@@ -62,6 +61,8 @@ from scipy import stats
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
+sys.path.insert(0, str(REPO))
+from tests.reference_datasets import reference_dataset_path  # noqa: E402 (stdlib only)
 
 YNAME, TNAME, IDNAME, GNAME = "lemp", "year", "countyreal", "first_treat"
 WEIGHT_COL = "w_exp_lpop"  # exp(lpop) / mean(exp(lpop)); time-invariant
@@ -87,17 +88,8 @@ MODERNDID_WEIGHTED_AGG_BUG = (
 # data
 # ----------------------------------------------------------------------------
 def find_mpdta() -> Path:
-    candidates = []
-    env = os.environ.get("TNE_EVAL_SHARED_DATASETS")
-    if env:
-        candidates.append(Path(env) / "mpdta.csv")
-    candidates.append(REPO.parent / "shared" / "datasets" / "mpdta.csv")
-    for c in candidates:
-        if c.is_file():
-            return c
-    raise FileNotFoundError(
-        f"mpdta.csv not found in any of {[str(c) for c in candidates]}"
-    )
+    """The shipped copy of mpdta.csv (an error naming the fix when absent)."""
+    return reference_dataset_path("mpdta.csv")
 
 
 def load_mpdta(path: Path) -> pd.DataFrame:
@@ -561,7 +553,7 @@ def main(argv=None):
             )
         },
         "data": {
-            "file": "mpdta.csv (shared/datasets, not copied into the repo)",
+            "file": "tests/fixtures/datasets/mpdta.csv",
             "path_used": str(path),
             "n_rows": len(df),
             "n_units": int(df[IDNAME].nunique()),

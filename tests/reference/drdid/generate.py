@@ -22,8 +22,8 @@ functions take the full design matrix, intercept included, like R's):
 
 Inputs
     tests/fixtures/drdid_panel.csv, tests/fixtures/drdid_rc.csv (make_fixture.py)
-    lalonde_psid.csv, searched in ``$TNE_EVAL_SHARED_DATASETS`` and then in
-    ``<repo>/../shared/datasets/`` (skipped, with a note, when absent)
+    tests/fixtures/datasets/lalonde_psid.csv (shipped; origin and SHA-256 in that
+    folder's README.md; an error when absent)
 
 Output
     tests/reference/drdid/results.json with ``PROVENANCE`` (engines and versions,
@@ -45,7 +45,6 @@ import hashlib
 import importlib.metadata as md
 import json
 import math
-import os
 import platform
 import sys
 import warnings
@@ -56,6 +55,9 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 FIXTURES = REPO / "tests" / "fixtures"
+sys.path.insert(0, str(REPO))
+from tests.reference_datasets import reference_dataset_path  # noqa: E402 (stdlib only)
+
 TRIM_DEFAULT = 0.995
 TRIM_LOW = 0.9  # exercises trimming: several controls have pscore above it
 
@@ -92,13 +94,6 @@ def _read_csv(path: Path) -> dict[str, np.ndarray]:
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _shared_dataset(name: str) -> Path | None:
-    env = os.environ.get("TNE_EVAL_SHARED_DATASETS")
-    base = Path(env) if env else REPO.parent / "shared" / "datasets"
-    path = base / name
-    return path if path.is_file() else None
 
 
 def _run_moderndid(func_name, design, arrays, trim_level):
@@ -223,59 +218,56 @@ def main() -> None:
                         ),
                     }
 
-    lalonde = _shared_dataset("lalonde_psid.csv")
-    if lalonde is None:
-        notes.append("lalonde_psid.csv not found: lalonde keys not generated")
-    else:
-        raw = _read_csv(lalonde)
-        n = raw["treat"].shape[0]
-        race = raw["race"]
-        full = np.column_stack(
-            [
-                np.ones(n),
-                raw["age"],
-                raw["educ"],
-                (race == "black").astype(float),
-                raw["married"],
-                raw["nodegree"],
-                (race == "hispan").astype(float),
-                raw["re74"],
-            ]
-        )
-        cov_names = [
-            "(intercept)", "age", "educ", "race==black", "married", "nodegree",
-            "race==hispan", "re74",
-        ]  # fmt: skip
-        data_info["lalonde_psid.csv"] = {
-            "path": "lalonde_psid.csv in $TNE_EVAL_SHARED_DATASETS or <repo>/../shared/datasets",
-            "sha256": _sha256(lalonde),
-            "n": n,
-            "derived": "pre = re75, post = re78, treated = treat",
-        }
-        for method in METHODS:
-            for label, x, names in (
-                ("covariates", full, cov_names),
-                ("nocovariates", full[:, :1], cov_names[:1]),
-            ):
-                key = f"lalonde-panel-{method}-{label}"
-                arrays = {
-                    "x": x,
-                    "d": raw["treat"],
-                    "w": None,
-                    "y1": raw["re78"],
-                    "y0": raw["re75"],
-                }
-                results[key] = {
-                    "data": "lalonde_psid.csv",
-                    "design": "panel",
-                    "method": method,
-                    "weights": None,
-                    "trim_level": TRIM_DEFAULT,
-                    "covariates": names,
-                    "references": _run_key(
-                        key, "panel", method, arrays, TRIM_DEFAULT, calls, notes
-                    ),
-                }
+    lalonde = reference_dataset_path("lalonde_psid.csv")
+    raw = _read_csv(lalonde)
+    n = raw["treat"].shape[0]
+    race = raw["race"]
+    full = np.column_stack(
+        [
+            np.ones(n),
+            raw["age"],
+            raw["educ"],
+            (race == "black").astype(float),
+            raw["married"],
+            raw["nodegree"],
+            (race == "hispan").astype(float),
+            raw["re74"],
+        ]
+    )
+    cov_names = [
+        "(intercept)", "age", "educ", "race==black", "married", "nodegree",
+        "race==hispan", "re74",
+    ]  # fmt: skip
+    data_info["lalonde_psid.csv"] = {
+        "path": "tests/fixtures/datasets/lalonde_psid.csv",
+        "sha256": _sha256(lalonde),
+        "n": n,
+        "derived": "pre = re75, post = re78, treated = treat",
+    }
+    for method in METHODS:
+        for label, x, names in (
+            ("covariates", full, cov_names),
+            ("nocovariates", full[:, :1], cov_names[:1]),
+        ):
+            key = f"lalonde-panel-{method}-{label}"
+            arrays = {
+                "x": x,
+                "d": raw["treat"],
+                "w": None,
+                "y1": raw["re78"],
+                "y0": raw["re75"],
+            }
+            results[key] = {
+                "data": "lalonde_psid.csv",
+                "design": "panel",
+                "method": method,
+                "weights": None,
+                "trim_level": TRIM_DEFAULT,
+                "covariates": names,
+                "references": _run_key(
+                    key, "panel", method, arrays, TRIM_DEFAULT, calls, notes
+                ),
+            }
 
     packages = {}
     for name in (
