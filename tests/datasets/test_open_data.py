@@ -319,7 +319,7 @@ def test_read_dnb_reads_a_rate_given_as_a_proportion(dnb):
         new_rows.append(";".join(fields))
     frame = _quiet(read_dnb, io.StringIO("\n".join([header, *new_rows]) + "\n"))
     np.testing.assert_allclose(
-        frame["pass_rate_published"], dnb["pass_rate_published"], rtol=1e-12
+        frame["pass_rate_published"], dnb["pass_rate_published"], rtol=EXACT
     )
 
 
