@@ -409,8 +409,15 @@ def test_dnb_panel_on_the_fixture(dnb, ips):
     assert len(panel) == panel[["uai", "year"]].drop_duplicates().shape[0] == 8
     assert (panel["first_treated"] == 0).all()  # Nord and Pas-de-Calais
     assert not panel["treated"].any()
+    # default covariate: the school's mean IPS before the first TNE wave (2020)
+    pre_tne = ips[ips["year"] < 2020].groupby("uai")["ips"].mean()
+    np.testing.assert_allclose(panel["ips"], panel["uai"].map(pre_tne), rtol=EXACT)
+    every_year = _quiet(dnb_panel, dnb, ips, ips_value="school_mean")
     school_mean = ips.groupby("uai")["ips"].mean()
-    np.testing.assert_allclose(panel["ips"], panel["uai"].map(school_mean), rtol=EXACT)
+    np.testing.assert_allclose(
+        every_year["ips"], every_year["uai"].map(school_mean), rtol=EXACT
+    )
+    assert not np.allclose(every_year["ips"], panel["ips"])
     report = drop_report(panel)
     assert report.n_rows_in == len(dnb)
     assert report.n_rows_in - report.n_rows_dropped == len(panel)
@@ -603,6 +610,8 @@ def test_full_excerpts_panel():
     dnb = _quiet(read_dnb, EXCERPTS / "dnb_par_etablissement_excerpt.csv")
     ips = read_ips(EXCERPTS / "ips_colleges_excerpt.csv")
     panel = _quiet(dnb_panel, dnb, ips)
-    assert panel["uai"].nunique() == 29
+    # 29 collèges are in both excerpts; 8 of them have an IPS from 2020-21 only
+    assert panel["uai"].nunique() == 21
+    assert _quiet(dnb_panel, dnb, ips, ips_value="school_mean")["uai"].nunique() == 29
     assert (panel["first_treated"] == 0).all()
     assert set(panel["department"]) == {"59", "62"}

@@ -44,6 +44,7 @@ from tne_eval._validation import (
 from tne_eval._warnings import warn
 from tne_eval.data.prepare import DropRecord, DropReport
 from tne_eval.errors import DataError, DroppedObservationsWarning, TneEvalTypeError
+from tne_eval.territories import TNE_COHORTS
 from tne_eval.territories import departments as _departments
 
 __all__ = [
@@ -768,7 +769,7 @@ def dnb_panel(
     dnb: pd.DataFrame,
     ips: pd.DataFrame,
     *,
-    ips_value: Literal["school_mean", "same_year"] = "school_mean",
+    ips_value: Literal["pre_tne_mean", "school_mean", "same_year"] = "pre_tne_mean",
     weights: Literal["mean", "first"] = "mean",
     establishment_types: Sequence[str] | None = ("COLLEGE",),
 ) -> pd.DataFrame:
@@ -780,11 +781,16 @@ def dnb_panel(
         The output of :func:`read_dnb` (not modified).
     ips : pandas.DataFrame
         The output of :func:`read_ips` (not modified).
-    ips_value : {"school_mean", "same_year"}, default "school_mean"
-        The covariate ``ips``: the mean of the school's IPS over every year of
-        ``ips``, constant within school (the IPS is published from 2016-17 only,
-        and a covariate fixed within unit is what :func:`tne_eval.att_gt` uses);
-        or the IPS of the same school year, leaving out the years without one.
+    ips_value : {"pre_tne_mean", "school_mean", "same_year"}, default \
+"pre_tne_mean"
+        The covariate ``ips``. ``"pre_tne_mean"``: the mean of the school's IPS
+        over the school years before the first TNE wave (2016-17 to 2019-20, as
+        the IPS is published from 2016-17), the same years for every school, so
+        that the covariate cannot reflect the programme. ``"school_mean"``: the
+        mean over every year of ``ips``. Both are constant within school, which
+        is what :func:`tne_eval.att_gt` uses. ``"same_year"``: the IPS of the same
+        school year, leaving out the years without one (a time-varying
+        covariate, possibly affected by the programme).
     weights : {"mean", "first"}, default "mean"
         The school weight ``n_candidates``: the mean number of candidates present
         per session over the school's rows of the panel, or the number in its
@@ -849,7 +855,9 @@ def dnb_panel(
     what = "dnb_panel"
     dnb = check_dataframe(dnb, "dnb")
     ips = check_dataframe(ips, "ips")
-    ips_value = check_choice(ips_value, "ips_value", ("school_mean", "same_year"))
+    ips_value = check_choice(
+        ips_value, "ips_value", ("pre_tne_mean", "school_mean", "same_year")
+    )
     weights = check_choice(weights, "weights", ("mean", "first"))
     need_dnb = ("uai", "year", "session", "department", "sector", "n_present")
     need_dnb = (*need_dnb, "n_admitted", "pass_rate")
@@ -876,10 +884,17 @@ def dnb_panel(
             ["uai", "session", "establishment_type"],
         )
     table = ips.loc[:, ["uai", "year", "ips"]]
-    if ips_value == "school_mean":
+    if ips_value in ("pre_tne_mean", "school_mean"):
+        if ips_value == "pre_tne_mean":
+            table = table.loc[table["year"] < min(TNE_COHORTS)]
+            no_ips = (
+                "have no IPS for their school before the first TNE year "
+                f"{min(TNE_COHORTS)}"
+            )
+        else:
+            no_ips = "have no IPS for their school in any year"
         school = table.groupby("uai", sort=False)["ips"].mean()
         df["ips"] = df["uai"].map(school).astype(float)
-        no_ips = "have no IPS for their school in any year"
     else:
         dup = table.duplicated(["uai", "year"])
         if dup.any():
@@ -898,7 +913,7 @@ def dnb_panel(
         df["ips"].isna(),
         no_ips,
         "the IPS is published from 2016-17 on; ips_value='school_mean' uses any "
-        "year of the school.",
+        "year of the school, 'same_year' the year of the row.",
         ["uai", "session"],
     )
     if df.duplicated(["uai", "year"]).any():
