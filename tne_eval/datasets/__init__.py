@@ -18,6 +18,15 @@ configuration, and ``tne-eval simulate`` writes one to disk.
 from tne_eval.datasets.config import DEFAULT_SEED, GENERATOR_VERSION, WorldConfig
 from tne_eval.datasets.io import list_synthetic
 from tne_eval.datasets.load import load_synthetic
+from tne_eval.datasets.open_data import (
+    dnb_panel,
+    drop_report,
+    read_dnb,
+    read_ips,
+    simulate_dnb,
+    simulate_ips,
+    write_open_data,
+)
 from tne_eval.datasets.simulate import SyntheticWorld, simulate
 from tne_eval.datasets.truth import aggregate_table, att_gt_table
 
@@ -28,7 +37,14 @@ __all__ = [
     "WorldConfig",
     "aggregate_table",
     "att_gt_table",
+    "dnb_panel",
+    "drop_report",
     "list_synthetic",
     "load_synthetic",
+    "read_dnb",
+    "read_ips",
     "simulate",
+    "simulate_dnb",
+    "simulate_ips",
+    "write_open_data",
 ]
