@@ -51,7 +51,6 @@ import json
 import math
 import platform
 import shlex
-import subprocess
 import sys
 import time
 import warnings
@@ -66,6 +65,7 @@ import pandas as pd
 import scipy
 
 import tne_eval as tne
+from studies._provenance import git_commit
 from tne_eval.datasets import WorldConfig, simulate
 from tne_eval.errors import TneEvalWarning
 
@@ -596,20 +596,6 @@ def to_markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return out.stdout.strip()
-
-
 def metadata(
     settings: StudySettings,
     reps: int,
@@ -650,7 +636,7 @@ def metadata(
             "pandas": pd.__version__,
             "scipy": scipy.__version__,
         },
-        "git_commit": _git_commit(),
+        "git_commit": git_commit(),
         "wall_seconds": wall,
         "new_replications": new_reps,
         "jobs": jobs,

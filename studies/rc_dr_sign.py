@@ -65,7 +65,6 @@ import json
 import math
 import platform
 import shlex
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -77,6 +76,7 @@ import numpy as np
 import scipy
 
 import tne_eval as tne
+from studies._provenance import git_commit
 from tne_eval._numerics.glm import logit_alr, logit_pscore
 from tne_eval.did import _two_by_two as tbt
 from tne_eval.did._two_by_two import rc_2x2
@@ -512,20 +512,6 @@ def to_markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return out.stdout.strip()
-
-
 def metadata(
     argv: Sequence[str], reps: int, base_seed: int, wall: float
 ) -> dict[str, Any]:
@@ -547,7 +533,7 @@ def metadata(
             "numpy": np.__version__,
             "scipy": scipy.__version__,
         },
-        "git_commit": _git_commit(),
+        "git_commit": git_commit(),
         "wall_seconds": wall,
         "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
