@@ -21,7 +21,7 @@ from tne_eval.errors import InferenceError
 from tne_eval.matching._balance import kish_ess
 from tne_eval.notes import Note
 from tne_eval.results.base import EstimationResult, Provenance
-from tne_eval.results.summary import Summary
+from tne_eval.results.summary import Summary, SummaryDisplay
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -56,6 +56,15 @@ def _sample_sizes(
             "Discarded": int(discarded[grp].sum()),
         }
     return pd.DataFrame(rows)
+
+
+def _sizes_summary(result: Any, title: str, header: dict, digits: int) -> Summary:
+    """Summary of a design: its header, the sample sizes by group, its notes."""
+    if result.provenance:
+        header["tne_eval"] = result.provenance.version
+    table = result.sample_sizes()
+    table.index.name = "sample"
+    return Summary(title, header, table, result.notes, digits)
 
 
 @dataclass(frozen=True, eq=False)
@@ -136,7 +145,7 @@ class PropensityResult:
 
 
 @dataclass(frozen=True, eq=False)
-class MatchResult:
+class MatchResult(SummaryDisplay):
     """Matched sets and MatchIt's matching weights.
 
     Attributes
@@ -274,17 +283,7 @@ class MatchResult:
             ),
             "Discard": str(opts.get("discard")),
         }
-        if self.provenance:
-            header["tne_eval"] = self.provenance.version
-        table = self.sample_sizes()
-        table.index.name = "sample"
-        return Summary("Matching", header, table, self.notes, digits)
-
-    def __str__(self) -> str:
-        return self.summary().as_text()
-
-    def _repr_html_(self) -> str:
-        return self.summary().as_html()
+        return _sizes_summary(self, "Matching", header, digits)
 
     def __repr__(self) -> str:
         n = self.n_matched
@@ -295,7 +294,7 @@ class MatchResult:
 
 
 @dataclass(frozen=True, eq=False)
-class WeightingResult:
+class WeightingResult(SummaryDisplay):
     """Balancing weights (WeightIt-style).
 
     Attributes
@@ -359,14 +358,7 @@ class WeightingResult:
             "Estimand": self.estimand,
             "Largest weight, control": f"{w[~self.treated].max():.4g}",
         }
-        if self.provenance:
-            header["tne_eval"] = self.provenance.version
-        table = self.sample_sizes()
-        table.index.name = "sample"
-        return Summary("Balancing weights", header, table, self.notes, digits)
-
-    def __str__(self) -> str:
-        return self.summary().as_text()
+        return _sizes_summary(self, "Balancing weights", header, digits)
 
     def __repr__(self) -> str:
         e = self.ess
@@ -388,7 +380,7 @@ BALANCE_COLUMNS = (
 
 
 @dataclass(frozen=True, eq=False)
-class BalanceResult:
+class BalanceResult(SummaryDisplay):
     """Covariate balance before and after matching or weighting.
 
     Attributes
@@ -493,12 +485,6 @@ class BalanceResult:
 
         kwargs.setdefault("threshold", self.thresholds["smd"])
         return plot_love(self, ax=ax, **kwargs)
-
-    def __str__(self) -> str:
-        return self.summary().as_text()
-
-    def _repr_html_(self) -> str:
-        return self.summary().as_html()
 
     def __repr__(self) -> str:
         return (

@@ -14,7 +14,7 @@ import pandas as pd
 from tne_eval._validation import check_alpha
 from tne_eval.notes import INFERENCE_KINDS, Note
 from tne_eval.results import schema
-from tne_eval.results.summary import Summary
+from tne_eval.results.summary import Summary, SummaryDisplay
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -66,7 +66,7 @@ def make_provenance(data_fingerprint: str, seed: object = None) -> Provenance:
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class EstimationResult(abc.ABC):
+class EstimationResult(SummaryDisplay, abc.ABC):
     """Base class of every tne_eval result. Immutable.
 
     A result is a table of estimates, the scores the estimator stored
@@ -351,12 +351,6 @@ class EstimationResult(abc.ABC):
     @abc.abstractmethod
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
         """Plot the result on ``ax`` (created when ``None``) and return the Axes."""
-
-    def __str__(self) -> str:
-        return self.summary().as_text()
-
-    def _repr_html_(self) -> str:
-        return self.summary().as_html()
 
     def __repr__(self) -> str:
         return (

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-__all__ = ["Summary"]
+__all__ = ["Summary", "SummaryDisplay"]
 
 
 def _fmt(value: object, digits: int) -> str:
@@ -183,3 +183,17 @@ class Summary:
 
     def _repr_latex_(self) -> str:
         return self.as_latex()
+
+
+class SummaryDisplay:
+    """``str()`` and notebook display of any object with a ``summary()`` method.
+
+    The text is ``summary().as_text()``, the notebook view ``summary().as_html()``
+    (linearmodels' ``_SummaryStr`` idea): every result renders the same way.
+    """
+
+    def __str__(self) -> str:
+        return self.summary().as_text()
+
+    def _repr_html_(self) -> str:
+        return self.summary().as_html()
