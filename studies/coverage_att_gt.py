@@ -45,11 +45,9 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import functools
 import json
 import math
-import platform
 import shlex
 import sys
 import time
@@ -62,10 +60,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy
 
 import tne_eval as tne
-from studies._provenance import git_commit
+from studies._provenance import run_record
 from tne_eval.datasets import WorldConfig, simulate
 from tne_eval.errors import TneEvalWarning
 
@@ -629,18 +626,9 @@ def metadata(
             "truth": f"truth['outcomes']['{TRUTH_KEY}']['weightings']['{WEIGHTING}']",
             "inferences": INFERENCE_LABELS,
         },
-        "versions": {
-            "tne_eval": tne.__version__,
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "pandas": pd.__version__,
-            "scipy": scipy.__version__,
-        },
-        "git_commit": git_commit(),
-        "wall_seconds": wall,
         "new_replications": new_reps,
         "jobs": jobs,
-        "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        **run_record(wall),
     }
 
 

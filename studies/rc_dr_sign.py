@@ -60,10 +60,8 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import json
 import math
-import platform
 import shlex
 import sys
 import time
@@ -73,10 +71,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy
 
-import tne_eval as tne
-from studies._provenance import git_commit
+from studies._provenance import run_record
 from tne_eval._numerics.glm import logit_alr, logit_pscore
 from tne_eval.did import _two_by_two as tbt
 from tne_eval.did._two_by_two import rc_2x2
@@ -527,15 +523,7 @@ def metadata(
         "resamples",
         "estimator": f"rc_2x2(y, post, treated, x, method='dr', "
         f"trim_level={TRIM_LEVEL}), x = (1, x1, x2, x3)",
-        "versions": {
-            "tne_eval": tne.__version__,
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "scipy": scipy.__version__,
-        },
-        "git_commit": git_commit(),
-        "wall_seconds": wall,
-        "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        **run_record(wall),
     }
 
 
