@@ -182,6 +182,29 @@ def test_monte_carlo_draws_are_reproducible_with_a_seed():
     pd.testing.assert_frame_equal(a.assignments, b.assignments)
 
 
+def test_n_jobs_changes_the_wall_time_not_the_result():
+    # the assignments are drawn before the work is split; the statistics are the
+    # same computations in another process, so they agree to rounding.
+    cohorts = {f"D{i:02d}": (2020 if i < 3 else 0) for i in range(20)}
+    data = _panel(cohorts, schools=2)
+    kw = {
+        "assign_column": "dept",
+        "cohort_column": "g",
+        "reps": 40,
+        "conf_int": False,
+        "exact_if_at_most": 0,
+        "seed": 5,
+        "progress": False,
+    }
+    one = randomization_test(data, _did, n_jobs=1, **kw)
+    two = randomization_test(data, _did, n_jobs=2, **kw)
+    pd.testing.assert_frame_equal(one.assignments, two.assignments)
+    np.testing.assert_allclose(one.distribution, two.distribution, rtol=1e-12)
+    assert one.p_value == pytest.approx(two.p_value, abs=1e-12)
+    with pytest.raises(SpecError, match="n_jobs"):
+        randomization_test(data, _did, n_jobs=0, **kw)
+
+
 def test_exact_threshold_switches_to_enumeration_and_data_is_not_mutated():
     cohorts = {f"D{i:02d}": (2020 if i < 2 else 0) for i in range(10)}
     data = _panel(cohorts, schools=1)
