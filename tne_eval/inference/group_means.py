@@ -265,8 +265,13 @@ def wild_from_influence(inference: WildBootstrap, store: InfluenceScores) -> Inf
     def run(j: int, alpha: float, conf_int: bool):
         return _wild_test(setup, sums, store, j, inference, alpha, conf_int)
 
-    tests = [run(j, 0.05, conf_int=False) for j in range(store.k)]
+    # intervals at the usual level come with the tests (one pass per estimate)
+    tests = [run(j, 0.05, conf_int=True) for j in range(store.k)]
     done = [t for t in tests if t is not None]
+    at_05 = (
+        np.array([np.nan if t is None else t.conf_int[0] for t in tests]),
+        np.array([np.nan if t is None else t.conf_int[1] for t in tests]),
+    )
     if not done:
         raise InferenceError("WildBootstrap: no estimate has influence functions.")
 
@@ -299,6 +304,7 @@ def wild_from_influence(inference: WildBootstrap, store: InfluenceScores) -> Inf
         notes=(Note(text.strip(), NoteKind.INFERENCE),),
         boot_pvalues=np.array([np.nan if t is None else t.p_value for t in tests]),
         invert=invert,
+        _intervals={0.05: at_05},
     )
 
 
