@@ -432,3 +432,21 @@ def test_few_treated_refuse_clusters_mixing_treated_and_comparison():
     # departments 0 and 1 (cohort 2018) form one pair: one treated cluster
     with pytest.raises(InferenceError, match="cohort 2018 lies in a single cluster"):
         _quiet(gt.with_inference, tne.CR2())
+
+
+def test_reference_cells_of_a_universal_base_period_have_no_inference():
+    df = _departments_panel(16)
+    gt = _quiet(
+        tne.att_gt,
+        df,
+        _spec(),
+        method="reg",
+        base_period="universal",
+        control_group="not_yet_treated",
+    )
+    es = _quiet(tne.aggregate, gt, "dynamic")
+    ref = es.to_frame()["event_time"] == -1
+    for inf in (tne.CR2(), tne.CR3(), tne.WildBootstrap(reps=999, seed=1)):
+        frame = _quiet(es.with_inference, inf).to_frame()
+        assert frame.loc[ref, "p_value"].isna().all()
+        assert frame.loc[~ref, "p_value"].notna().all()
