@@ -42,6 +42,15 @@ from tne_eval.matching import (
     propensity_score,
     weightit,
 )
+from tne_eval.survey import (
+    SurveyDesign,
+    nonresponse_weights,
+    rake,
+    survey_inference,
+    survey_mean,
+    survey_ratio,
+    survey_regression,
+)
 
 __all__ = [
     "CR2",
@@ -54,6 +63,7 @@ __all__ = [
     "PreparedPanel",
     "RandomizationResult",
     "RepeatedCrossSectionSpec",
+    "SurveyDesign",
     "WildBootstrap",
     "__version__",
     "aggregate",
@@ -63,10 +73,16 @@ __all__ = [
     "did_2x2",
     "match",
     "matched_panel",
+    "nonresponse_weights",
     "pre_trend_test",
     "prepare_panel",
     "propensity_score",
     "randomization_test",
+    "rake",
+    "survey_inference",
+    "survey_mean",
+    "survey_ratio",
+    "survey_regression",
     "territories",
     "twfe",
     "twfe_event_study",
