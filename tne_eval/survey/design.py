@@ -249,6 +249,15 @@ def design_arrays(
                     f"{format_examples(spread.index[spread > 1])}); the clusters of "
                     "assignment must contain whole PSUs."
                 )
+        if cluster is not None and design.strata is not None:
+            cut = frame.groupby(cluster)[design.strata].nunique()
+            if cut.max() > 1:
+                raise DataError(
+                    f"The strata {design.strata!r} cut across cluster={cluster!r} "
+                    f"(e.g. {format_examples(cut.index[cut > 1])}); with the clusters "
+                    "as ultimate PSUs, strata must contain whole clusters. Use strata "
+                    "at or above the clusters, or strata=None."
+                )
         if design.nest or cluster is not None:
             pairs = pd.MultiIndex.from_arrays([row_stratum, psu_values.to_numpy()])
             row_psu = pd.factorize(pairs, sort=True)[0].astype(np.int64)
@@ -260,13 +269,6 @@ def design_arrays(
         spread = pd.Series(row_stratum).groupby(row_psu).nunique()
         if (spread > 1).any():
             where = psu_values.to_numpy()[np.isin(row_psu, spread.index[spread > 1])]
-            if cluster is not None:
-                raise DataError(
-                    f"The strata {design.strata!r} cut across cluster={cluster!r} "
-                    f"(e.g. {format_examples(np.unique(where))}); with the clusters "
-                    "as ultimate PSUs, strata must contain whole clusters. Use strata "
-                    "at or above the clusters, or strata=None."
-                )
             raise DataError(
                 f"PSU labels of {psu_col!r} occur in several strata of "
                 f"{design.strata!r} (e.g. {format_examples(np.unique(where))}). If "
