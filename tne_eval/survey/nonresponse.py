@@ -167,16 +167,19 @@ def _collapse(
                 f"{min_respondents}; {len(short)} such class(es)): its weight "
                 "cannot be carried by its respondents. Collapse it with a "
                 "neighbouring class: pass coarser or fewer cells, or collapse=True "
-                "(merges it into the class of its leading cell columns)."
+                "(merges it with its sibling classes, those sharing its leading cell "
+                "columns, into their parent class)."
             )
         rows = labels.isin(short).to_numpy()
-        depth[rows] -= 1
+        parents = _cell_labels(data, cells, np.maximum(depth - 1, 0))
+        failing = set(parents[rows])
+        merge = parents.isin(failing).to_numpy() & (depth > 0)
+        depth[merge] -= 1
         notes.append(
             Note(
                 f"Collapsed {len(short)} weighting class(es) with fewer than "
                 f"{min_respondents} respondent(s) ({format_examples(list(short))}) "
-                f"into the class of their first {int(depth[rows].max())} cell "
-                "column(s).",
+                f"with their sibling classes into {format_examples(sorted(failing))}.",
                 NoteKind.ESTIMATION,
             )
         )
@@ -250,9 +253,9 @@ def nonresponse_weights(
     min_respondents : int, default 1
         Minimum respondents per class.
     collapse : bool, default False
-        Merge classes with fewer than ``min_respondents`` respondents into the
-        class of their leading cell columns (dropping the last column first),
-        repeatedly; otherwise raise.
+        Merge each class with fewer than ``min_respondents`` respondents with its
+        sibling classes (those sharing all but its last cell column) into their
+        parent class, repeatedly, up to the class of all rows; otherwise raise.
     max_weight_ratio : float, optional
         Trim adjusted weights above this multiple of the median respondent
         weight, spreading the excess over the others (total kept).
