@@ -185,7 +185,10 @@ def survey_mean(
     >>> m.to_frame()[["estimate", "std_error"]].round(3)
                     estimate  std_error
     term
-    practice_index     3.112      0.007
+    practice_index     3.232      0.012
+    >>> naive = m.with_inference("iid")  # teachers as independent draws
+    >>> bool(naive.std_errors.iloc[0] < m.std_errors.iloc[0])
+    True
     """
     _check(data, design, [outcome], domain)
     alpha = check_alpha(alpha)

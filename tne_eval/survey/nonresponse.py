@@ -297,7 +297,7 @@ def nonresponse_weights(
     ...                               cells=("wave", "level", "rural"))
     >>> bool(abs(adj.weights.sum() - teachers["design_weight"].sum()) < 1e-6)
     True
-    >>> adj.table["n_respondents"].min() > 0
+    >>> int(adj.table["n_respondents"].min()) > 0
     True
     """
     check_dataframe(data)
