@@ -46,6 +46,7 @@ def design_inferred(
     extra_notes: tuple[Note, ...] = (),
 ) -> Inferred:
     """Inference of linearized estimates from their PSU totals under a design."""
+    check_choice(reference, "reference", ("t", "normal"))
     vcov, lonely = stratified_vcov(
         psu_totals,
         arrays.psu_stratum,
