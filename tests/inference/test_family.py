@@ -301,3 +301,37 @@ def test_family_fwer():
     rw, raw = _fwer(n_sims, reps=399, seed=50_000)
     assert abs(rw - 0.05) <= MC_SIGMAS * np.sqrt(0.05 * 0.95 / n_sims)
     assert raw > rw
+
+
+def test_four_test_scores_family_on_the_synthetic_world():
+    """The documented example: simple ATTs of the four scores, one family."""
+    from tne_eval.datasets import load_synthetic
+
+    panel = load_synthetic("school_panel")
+    truth = load_synthetic("truth")["outcomes"]
+    spec = tne.PanelSpec(
+        unit="school_id", time="year", outcome="score_french", cohort="first_treated",
+        cluster="department", covariates=("social_index",),
+    )  # fmt: skip
+    scores = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tne.SmallClusterWarning)
+        for grade in ("CM2", "3e"):
+            sample = panel[panel["grade"] == grade]
+            for subject in ("french", "math"):
+                gt = tne.att_gt(
+                    sample, spec.update(outcome=f"score_{subject}"), method="dr",
+                    unbalanced="keep",
+                )  # fmt: skip
+                scores[f"score_{subject}_{grade}"] = tne.aggregate(gt)
+    fam = tne.outcome_family(
+        scores, method=["holm", "bh", "romano-wolf"], reps=999, seed=1
+    )
+    table = fam.table
+    assert fam.n_clusters == 101
+    for name, row in table.iterrows():
+        true = truth[name]["weightings"]["schools"]["simple"]
+        assert abs(row["estimate"] - true) <= 3 * row["std_error"]
+    assert (table["p_romano_wolf"] >= table["p_bootstrap"]).all()
+    assert (table["p_holm"] >= table["p_value"]).all()
+    assert fam.to_frame()["reject_romano_wolf"].all()

@@ -358,7 +358,7 @@ def kling_index(
     ...                    "ref": [True, True, False, False]})
     >>> idx = kling_index(df, ["a", "b"], reference="ref")
     >>> idx.values.round(3).tolist()
-    [-0.707, 0.707, 1.768, 4.596]
+    [-0.707, 0.707, 1.414, 3.536]
     """
     data = check_dataframe(data)
     items = _items(data, items)

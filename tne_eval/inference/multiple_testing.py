@@ -156,7 +156,7 @@ def romano_wolf(
         p_{(s)} = \frac{1 + \#\{b: \max^*_{b,s} \ge |t_{(s)}|\}}{B + 1},
         \qquad \tilde p_{(s)} = \max_{r \le s} p_{(r)},
 
-    the last step enforcing monotonicity (Romano & Wolf 2016, Algorithm 4.1;
+    the last step enforcing monotonicity (Romano & Wolf 2016;
     Clarke, Romano & Wolf 2020). The ``+1`` counts the observed sample among the
     draws, so that a p-value is never zero with a finite number of draws. The
     procedure controls the family-wise error rate asymptotically without
