@@ -335,3 +335,24 @@ def test_four_test_scores_family_on_the_synthetic_world():
     assert (table["p_romano_wolf"] >= table["p_bootstrap"]).all()
     assert (table["p_holm"] >= table["p_value"]).all()
     assert fam.to_frame()["reject_romano_wolf"].all()
+
+
+def test_unit_level_rows_of_repeated_cross_sections_need_an_id(panel):
+    spec = tne.RepeatedCrossSectionSpec(
+        time="period", outcome="y1", group="unit", cohort="cohort", cluster="cluster"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tne.SmallClusterWarning)
+        res = {
+            y: tne.aggregate(
+                tne.att_gt(panel, spec.update(outcome=y), method="reg", inference="iid")
+            )
+            for y in ("y1", "y2")
+        }
+    with pytest.raises(InferenceError, match="no row id"):
+        tne.outcome_family(res)
+    # clustered, the rows are matched through their clusters
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tne.SmallClusterWarning)
+        clustered = {y: r.with_inference("cluster") for y, r in res.items()}
+    assert tne.outcome_family(clustered, reps=199, seed=1).n_clusters == 15

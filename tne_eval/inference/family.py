@@ -200,8 +200,8 @@ def _joint_draws(
     m = len(hyps)
     if all(unit_level):
         id_sets = [store.ids for store, _ in cols]
-        same = all(ids.equals(id_sets[0]) for ids in id_sets[1:])
-        if not same and any(_positional(ids) for ids in id_sets):
+        distinct = {id(store) for store, _ in cols}
+        if len(distinct) > 1 and any(_positional(ids) for ids in id_sets):
             raise InferenceError(
                 "Unit-level joint bootstrap across outcomes matches rows by id, but "
                 "some results of repeated cross-sections have no row id; give "
