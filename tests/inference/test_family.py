@@ -243,6 +243,8 @@ def test_errors(results, panel):
         tne.adjust_pvalues([0.1, 0.2], method="romano-wolf")
     with pytest.raises(DataError, match="missing or outside"):
         tne.adjust_pvalues([0.1, np.nan])
+    with pytest.raises(TneEvalTypeError, match="pvalues must be numbers"):
+        tne.adjust_pvalues(["a", "b"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         gt = tne.att_gt(panel, SPEC, method="reg")

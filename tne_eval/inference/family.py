@@ -638,12 +638,18 @@ def adjust_pvalues(
             "statistics, not only their p-values: pass a mapping of outcome name -> "
             "result (or use tne.outcome_family)."
         )
-    if isinstance(pvalues, Mapping):
-        series = pd.Series(pvalues, dtype=float)
-    elif isinstance(pvalues, pd.Series):
-        series = pvalues.astype(float)
-    else:
-        series = pd.Series(np.asarray(pvalues, dtype=float))
+    try:
+        if isinstance(pvalues, Mapping):
+            series = pd.Series(pvalues, dtype=float)
+        elif isinstance(pvalues, pd.Series):
+            series = pvalues.astype(float)
+        else:
+            series = pd.Series(np.asarray(pvalues, dtype=float))
+    except (TypeError, ValueError) as err:
+        raise TneEvalTypeError(
+            "pvalues must be numbers (an array, a Series or a mapping name -> "
+            f"p-value) or a mapping name -> result ({err})."
+        ) from err
     return pd.Series(
         _PVALUE_METHODS[method](series.to_numpy()),
         index=series.index,
