@@ -210,6 +210,9 @@ def test_family_table_and_protocol(results):
     assert "| y1" in fam.to_markdown()
     assert "<table" in fam._repr_html_()
     assert repr(fam).startswith("<OutcomeFamily: 3 hypotheses")
+    # the results' few-clusters notes are carried over, once
+    few = [n for n in fam.notes if n.kind.value == "few_clusters"]
+    assert len(few) == 1 and "Few treated clusters" in few[0]
     # the largest true effect is found by every method
     assert frame.loc["y3", ["reject_holm", "reject_bh", "reject_romano_wolf"]].all()
 

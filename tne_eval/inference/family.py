@@ -315,6 +315,8 @@ class OutcomeFamily(SummaryDisplay):
         Joint bootstrap draws of ``estimate* - estimate``, one column per
         hypothesis (Romano-Wolf only).
     notes : tuple of Note
+        How the p-values were computed, and the few-clusters notes of the
+        results (once each).
     """
 
     table: pd.DataFrame
@@ -566,6 +568,10 @@ def outcome_family(
             "clusters": joint.clusters,
             "draws": pd.DataFrame(joint.draws, columns=table.index),
         }
+    few = dict.fromkeys(
+        n for h in hyps for n in h.result.notes if n.kind is NoteKind.FEW_CLUSTERS
+    )
+    notes.extend(few)
     if "bh" in methods:
         notes.append(
             Note(
