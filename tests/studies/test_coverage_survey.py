@@ -57,21 +57,46 @@ def test_naive_intervals_are_too_narrow_when_departments_are_sampled(tiny):
     assert ratio < 0.8
 
 
+@pytest.fixture(scope="module")
+def departments_full():
+    return run_study(1000, design="departments")
+
+
+@pytest.fixture(scope="module")
+def schools_full():
+    return run_study(1000, design="schools")
+
+
 @pytest.mark.slow
-def test_coverage_departments_design():
+def test_departments_design_mean_covers_and_naive_does_not(departments_full):
+    # full study (docs page): design 0.932, naive 0.806, naive SE / SD 0.65
     reps = 1000
-    records, truth = run_study(reps, design="departments")
-    s = summarize(records, truth)["mean"]
+    s = summarize(*departments_full)["mean"]
     tol = MCSE_FACTOR * _mcse(0.95, reps)
     assert abs(s["design_coverage"] - 0.95) < tol
-    assert s["naive_coverage"] < 0.95 - tol
+    assert s["naive_coverage"] < 0.95 - 3 * tol
+    assert s["naive_se_over_sd"] < 0.75
 
 
 @pytest.mark.slow
-def test_coverage_schools_design():
-    reps = 1000
-    records, truth = run_study(reps, design="schools")
-    s = summarize(records, truth)
-    tol = MCSE_FACTOR * _mcse(0.95, reps)
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="the 2021 cohort rests on 5 sampled departments (f = 0.5): t(29) is too "
+    "generous for a variance with 4 degrees of freedom in that stratum; the full "
+    "study measures 0.902, 5 Monte Carlo SEs below 0.95",
+)
+def test_departments_design_did_coverage_is_nominal(departments_full):
+    s = summarize(*departments_full)["did"]
+    assert abs(s["design_coverage"] - 0.95) < MCSE_FACTOR * _mcse(0.95, 1000)
+
+
+@pytest.mark.slow
+def test_schools_design_covers(schools_full):
+    # full study: mean design 0.955 (naive 0.925, SE / SD 0.90); DiD design 0.942
+    s = summarize(*schools_full)
+    tol = MCSE_FACTOR * _mcse(0.95, 1000)
     assert abs(s["mean"]["design_coverage"] - 0.95) < tol
     assert abs(s["did"]["design_coverage"] - 0.95) < tol
+    assert s["mean"]["naive_coverage"] < s["mean"]["design_coverage"]
+    assert s["mean"]["naive_se_over_sd"] < 0.95
