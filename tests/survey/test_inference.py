@@ -18,6 +18,8 @@ import tne_eval as tne
 from tests.tolerances import RTOL_CLOSED_FORM
 from tne_eval.datasets import load_synthetic
 from tne_eval.errors import DataError, InferenceError, SpecError
+from tne_eval.inference import registry
+from tne_eval.inference.survey import SURVEY_COMPUTATIONS, BoundSurveyDesign
 
 SPEC = tne.RepeatedCrossSectionSpec(
     time="wave",
@@ -65,7 +67,7 @@ def test_departments_as_psus_equal_cluster_robust(teachers, gt, dynamic):
         )
         np.testing.assert_allclose(ours.estimates, res.estimates, rtol=0)
         assert ours.dof == res.dof == 100
-        assert isinstance(ours.inference, tne.SurveyDesign)
+        assert isinstance(ours.inference, BoundSurveyDesign)
 
 
 def test_schools_as_psus_equal_refit_clustered_by_school(teachers, gt):
@@ -132,7 +134,7 @@ def test_survey_inference_leaves_inputs_alone(teachers, gt):
 
 def test_aggregate_after_survey_inference_needs_an_inference(teachers, gt):
     by_dep = _quiet(tne.survey_inference, gt, teachers, SCHOOLS, cluster="department")
-    with pytest.raises(InferenceError, match="SurveyDesign"):
+    with pytest.raises(InferenceError, match="BoundSurveyDesign"):
         tne.aggregate(by_dep)
     agg = _quiet(tne.aggregate, by_dep, inference="cluster")
     assert np.isfinite(agg.std_errors).all()
@@ -177,7 +179,7 @@ def test_errors(teachers, gt, small_staggered_panel):
         tne.survey_inference(
             gt, teachers, SCHOOLS.update(strata="level"), cluster="department"
         )
-    with pytest.raises(DataError, match="not in data"):
+    with pytest.raises(DataError, match="not in the design's data"):
         tne.survey_inference(gt, teachers.iloc[100:], SCHOOLS)
     spec = tne.PanelSpec(unit="unit", time="period", outcome="y", cohort="cohort")
     twfe = _quiet(tne.twfe, small_staggered_panel, spec)
@@ -187,3 +189,25 @@ def test_errors(teachers, gt, small_staggered_panel):
         )
     with pytest.raises(tne.TneEvalTypeError, match="SurveyDesign"):
         tne.survey_inference(gt, teachers, "school_id")
+
+
+def test_registry_entry_once_registered(teachers, gt, dynamic, monkeypatch):
+    """With SURVEY_COMPUTATIONS registered, a bound design is a plain inference."""
+    for key, value in SURVEY_COMPUTATIONS.items():
+        monkeypatch.setitem(registry.COMPUTATIONS, key, value)
+    bound = SCHOOLS.bind(teachers, id="teacher_id", cluster="department")
+    direct = _quiet(
+        tne.survey_inference, dynamic, teachers, SCHOOLS, cluster="department"
+    )
+    via = _quiet(dynamic.with_inference, bound)
+    np.testing.assert_allclose(via.std_errors, direct.std_errors, rtol=1e-12)
+    # aggregating a design-based group-time result keeps the design
+    survey_gt = _quiet(
+        tne.survey_inference, gt, teachers, SCHOOLS, cluster="department"
+    )
+    agg = _quiet(tne.aggregate, survey_gt, "dynamic")
+    np.testing.assert_allclose(agg.std_errors, direct.std_errors, rtol=1e-12)
+    # and att_gt takes it at fit time
+    fit = _quiet(tne.att_gt, teachers, SPEC, method="reg", inference=bound)
+    np.testing.assert_allclose(fit.std_errors, survey_gt.std_errors, rtol=1e-12)
+    assert "survey design" in fit.inference.describe()

@@ -20,7 +20,7 @@ import pytest
 import tne_eval as tne
 from tests.tolerances import RTOL_CLOSED_FORM
 from tne_eval.errors import DataError, LonelyPSUError, SpecError, TneEvalTypeError
-from tne_eval.survey._linearization import stratified_vcov
+from tne_eval.inference.linearization import stratified_vcov
 
 HAS_SAMPLICS = importlib.util.find_spec("samplics") is not None
 needs_samplics = pytest.mark.skipif(

@@ -10,7 +10,8 @@ import pandas as pd
 
 from tne_eval._validation import check_choice, check_columns_exist, format_examples
 from tne_eval.errors import DataError, SpecError, TneEvalTypeError
-from tne_eval.survey._linearization import LONELY_PSU_OPTIONS
+from tne_eval.inference.linearization import LONELY_PSU_OPTIONS
+from tne_eval.inference.survey import BoundSurveyDesign, DesignArrays
 
 __all__ = ["DesignArrays", "LonelyPSU", "SurveyDesign", "design_arrays"]
 
@@ -101,6 +102,41 @@ class SurveyDesign:
         """Return a copy with some roles changed (the design itself is immutable)."""
         return replace(self, **changes)  # type: ignore[arg-type]
 
+    def bind(
+        self,
+        data: pd.DataFrame,
+        *,
+        id: str | None = None,
+        cluster: str | None = None,
+        reference: Literal["t", "normal"] = "t",
+    ) -> BoundSurveyDesign:
+        """Read the design from ``data`` (R's ``svydesign(..., data=)``).
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+            Every row of the design, also those an estimator will drop.
+        id : str, optional
+            Column identifying the rows as the influence functions do (a
+            repeated cross-section's ``spec.id``, a panel's ``spec.unit``);
+            ``None``: the index of ``data``.
+        cluster : str, optional
+            Take these clusters as the ultimate PSUs (see
+            :func:`tne_eval.survey_inference`).
+        reference : {"t", "normal"}, default "t"
+
+        Returns
+        -------
+        BoundSurveyDesign
+        """
+        arrays = design_arrays(data, self, key=id, cluster=cluster)
+        label = self.describe() + (
+            f", ultimate clusters {cluster!r}" if cluster else ""
+        )
+        return BoundSurveyDesign(
+            arrays=arrays, lonely_psu=self.lonely_psu, reference=reference, label=label
+        )
+
     def describe(self) -> str:
         """One-line description used in summaries."""
         parts = [
@@ -111,51 +147,6 @@ class SurveyDesign:
             parts.append(f"weights {self.weights!r}")
         parts.append(f"fpc {self.fpc!r}" if self.fpc else "with replacement")
         return ", ".join(parts)
-
-
-@dataclass(frozen=True, eq=False)
-class DesignArrays:
-    """A design read from data: codes of each row's stratum and PSU.
-
-    Attributes
-    ----------
-    ids : pandas.Index
-        Label of each design row (unique).
-    row_psu : ndarray of int
-        PSU of each row in ``0..n_psu-1`` (unique across strata).
-    psu_stratum : ndarray of int
-        Stratum of each PSU in ``0..n_strata-1``.
-    stratum_labels : list of str
-    fraction : ndarray or None
-        First-stage sampling fraction of each stratum (``None``: with replacement).
-    weights : ndarray or None
-        Sampling weight of each row.
-    psu_column : str
-        What the PSUs are (a column, or ``"row"``).
-    """
-
-    ids: pd.Index
-    row_psu: np.ndarray
-    psu_stratum: np.ndarray
-    stratum_labels: list[str]
-    fraction: np.ndarray | None
-    weights: np.ndarray | None
-    psu_column: str
-
-    @property
-    def n_psu(self) -> int:
-        """Number of PSUs."""
-        return int(self.psu_stratum.size)
-
-    @property
-    def n_strata(self) -> int:
-        """Number of strata."""
-        return len(self.stratum_labels)
-
-    @property
-    def df(self) -> int:
-        """Design degrees of freedom: PSUs minus strata (R ``survey``'s ``degf``)."""
-        return self.n_psu - self.n_strata
 
 
 def _codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:

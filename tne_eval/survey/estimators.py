@@ -1,7 +1,7 @@
 r"""Design-based estimators: weighted means, ratios and regression coefficients.
 
 Each estimator computes its linearized values :math:`z_i` (Binder 1983) and the
-variance of :func:`~tne_eval.survey._linearization.stratified_vcov`. Rows with a
+variance of :func:`~tne_eval.inference.linearization.stratified_vcov`. Rows with a
 missing outcome or outside the ``domain`` keep their PSU in the design with
 :math:`z_i = 0`, as R ``survey``'s ``svymean(..., na.rm=TRUE)`` and
 ``subset()`` do.
@@ -22,10 +22,10 @@ from tne_eval._validation import (
 )
 from tne_eval.errors import DataError, IdentificationError, SpecError, TneEvalTypeError
 from tne_eval.inference.scores import InfluenceScores
+from tne_eval.inference.survey import DesignArrays, Reference, design_inferred
 from tne_eval.notes import Note, NoteKind
 from tne_eval.results.base import make_provenance
-from tne_eval.survey.design import DesignArrays, SurveyDesign, design_arrays
-from tne_eval.survey.inference import Reference, design_inferred
+from tne_eval.survey.design import SurveyDesign, design_arrays
 from tne_eval.survey.results import SurveyResult
 
 __all__ = ["survey_mean", "survey_ratio", "survey_regression"]
@@ -108,7 +108,9 @@ def _result(
             for j in range(k)
         ]
     )
-    inferred = design_inferred(totals, arrays, design, reference=reference)
+    inferred = design_inferred(
+        totals, arrays, lonely_psu=design.lonely_psu, reference=reference
+    )
     n_used = int(used.sum())
     psu_used = pd.factorize(arrays.row_psu[used])[0]
     store = InfluenceScores(

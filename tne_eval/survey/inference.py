@@ -9,103 +9,27 @@ the survey estimators) into a Taylor-linearization variance under a
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from tne_eval._validation import check_choice, check_dataframe, format_examples
+from tne_eval._validation import check_choice, check_dataframe
 from tne_eval._warnings import warn
 from tne_eval.errors import (
-    DataError,
     InferenceError,
     SmallClusterWarning,
     SpecError,
     TneEvalTypeError,
 )
 from tne_eval.inference.few_clusters import few_clusters_note
-from tne_eval.inference.influence import cluster_sums
-from tne_eval.inference.output import Inferred
 from tne_eval.inference.scores import InfluenceScores
+from tne_eval.inference.survey import Reference, psu_of_rows, survey_from_influence
 from tne_eval.inference.wald import WaldTest, wald_test
-from tne_eval.notes import INFERENCE_KINDS, Note, NoteKind
-from tne_eval.survey._linearization import stratified_vcov
-from tne_eval.survey.design import DesignArrays, SurveyDesign, design_arrays
+from tne_eval.notes import INFERENCE_KINDS
+from tne_eval.survey.design import SurveyDesign
 
-__all__ = ["design_inferred", "survey_inference"]
-
-Reference = Literal["t", "normal"]
-
-
-def design_inferred(
-    psu_totals: np.ndarray,
-    arrays: DesignArrays,
-    design: SurveyDesign,
-    *,
-    reference: Reference = "t",
-    extra_notes: tuple[Note, ...] = (),
-) -> Inferred:
-    """Inference of linearized estimates from their PSU totals under a design."""
-    check_choice(reference, "reference", ("t", "normal"))
-    vcov, lonely = stratified_vcov(
-        psu_totals,
-        arrays.psu_stratum,
-        arrays.n_strata,
-        fraction=arrays.fraction,
-        lonely_psu=design.lonely_psu,
-        stratum_labels=arrays.stratum_labels,
-    )
-    df = arrays.df
-    if df < 1:
-        raise InferenceError(
-            f"The survey design has {arrays.n_psu} PSU(s) in {arrays.n_strata} "
-            "stratum/strata: its degrees of freedom (PSUs - strata) are "
-            f"{df}, so no variance can be formed. Use finer PSUs or fewer strata."
-        )
-    psu = arrays.psu_column
-    fpc = (
-        "with finite-population correction"
-        if arrays.fraction is not None
-        else ("PSUs with replacement")
-    )
-    ref = f"t({df})" if reference == "t" else "normal"
-    description = (
-        f"design-based (linearization): {arrays.n_strata} strata, {arrays.n_psu} PSUs "
-        f"of {psu!r}, {fpc}, {ref}"
-    )
-    notes = [
-        Note(
-            f"Design-based standard errors (Taylor linearization of the influence "
-            f"functions): PSU totals of {psu!r} within {arrays.n_strata} strata, "
-            f"{fpc}; degrees of freedom = {arrays.n_psu} PSUs - {arrays.n_strata} "
-            f"strata = {df}; {ref} critical values.",
-            NoteKind.INFERENCE,
-        )
-    ]
-    if lonely:
-        names = format_examples([arrays.stratum_labels[h] for h in lonely])
-        how = {
-            "remove": "contribute nothing to the variance (lonely_psu='remove')",
-            "certainty": "are treated as certainty PSUs and contribute nothing "
-            "(lonely_psu='certainty')",
-            "adjust": "are centred at the grand mean of the PSU totals "
-            "(lonely_psu='adjust')",
-        }[design.lonely_psu]
-        notes.append(
-            Note(
-                f"{len(lonely)} stratum/strata with a single PSU ({names}) {how}.",
-                NoteKind.INFERENCE,
-            )
-        )
-    inferred = Inferred.analytic(
-        vcov,
-        dof=float(df) if reference == "t" else None,
-        n_clusters=arrays.n_psu,
-        description=description,
-        clusters=repr(psu),
-        note=notes[0],
-    )
-    return replace(inferred, notes=(*notes, *extra_notes))
+__all__ = ["survey_inference"]
 
 
 def _id_column(store: InfluenceScores) -> str:
@@ -117,31 +41,6 @@ def _id_column(store: InfluenceScores) -> str:
             "column set (RepeatedCrossSectionSpec(..., id='teacher_id'))."
         )
     return str(name)
-
-
-def _assignment_note(
-    store: InfluenceScores,
-    row_psu: np.ndarray,
-    arrays: DesignArrays,
-    cluster: str | None,
-) -> Note | None:
-    """Say when treatment is constant within every stratum (a conditional variance)."""
-    cohort = store.row_cohort
-    if cluster is not None or np.unique(cohort).size < 2:
-        return None
-    stratum = arrays.psu_stratum[row_psu]
-    frame = pd.DataFrame({"h": stratum, "g": cohort})
-    if frame.groupby("h")["g"].nunique().max() > 1:
-        return None
-    return Note(
-        "Every stratum holds a single treatment cohort: the design-based variance "
-        "is conditional on which strata are treated (a finite-population, "
-        "descriptive variance). For the causal effect of a treatment assigned to "
-        "whole strata (departments), take the clusters of assignment as PSUs: "
-        "survey_inference(..., cluster='department') with strata above them (or "
-        "none).",
-        NoteKind.INFERENCE,
-    )
 
 
 def survey_inference(
@@ -159,7 +58,7 @@ def survey_inference(
     :math:`\hat\theta - \theta \approx \frac1n\sum_i\psi_i`, sampling weights
     already inside them) are the linearized values :math:`z_i = \psi_i / n`;
     their totals by PSU give the stratified with-replacement variance of
-    :func:`~tne_eval.survey._linearization.stratified_vcov`, with the fpc and
+    :func:`~tne_eval.inference.linearization.stratified_vcov`, with the fpc and
     lonely-PSU rule of ``design``. Nothing is refitted; the original result is
     untouched.
 
@@ -197,8 +96,9 @@ def survey_inference(
     Returns
     -------
     EstimationResult
-        Of the same class, with ``inference`` set to ``design``; the notes of the
-        old inference are replaced. A group-time result's pre-trend test is
+        Of the same class, with ``inference`` set to the design bound to ``data``
+        (a :class:`~tne_eval.inference.survey.BoundSurveyDesign`); the notes of
+        the old inference are replaced. A group-time result's pre-trend test is
         recomputed with the design-based covariance (against :math:`\chi^2`).
 
     Raises
@@ -279,45 +179,21 @@ def survey_inference(
             "design.weights=None)."
         )
     key = _id_column(store)
-    arrays = design_arrays(data, design, key=key, cluster=cluster)
-    pos = arrays.ids.get_indexer(store.ids)
-    if (pos < 0).any():
-        absent = store.ids[pos < 0]
-        raise DataError(
-            f"{absent.size} id(s) of the result's {key!r} are not in data (e.g. "
-            f"{format_examples(absent)}); pass the data the result was fitted on."
-        )
-    row_psu = arrays.row_psu[pos]
-    totals = cluster_sums(store.values, row_psu, arrays.n_psu) / store.n
-    extra: list[Note] = []
-    empty = arrays.n_psu - np.unique(row_psu).size
-    if empty:
-        extra.append(
-            Note(
-                f"{empty} of {arrays.n_psu} PSUs have no row in the estimate (e.g. no "
-                "respondent); they stay in the design with zero influence, as a "
-                "domain of R survey.",
-                NoteKind.INFERENCE,
-            )
-        )
-    assign = _assignment_note(store, row_psu, arrays, cluster)
-    if assign is not None:
-        extra.append(assign)
+    bound = design.bind(data, id=key, cluster=cluster, reference=reference)
+    inferred = survey_from_influence(bound, store)
+    row_psu = psu_of_rows(bound, store)
     counts = {
         float(g): int(np.unique(row_psu[store.row_cohort == g]).size)
         for g in np.unique(store.row_cohort[np.isfinite(store.row_cohort)])
     }
-    few = few_clusters_note(arrays.psu_column, arrays.n_psu, counts)
+    few = few_clusters_note(bound.arrays.psu_column, bound.arrays.n_psu, counts)
     if few is not None:
-        extra.append(few)
+        inferred = replace(inferred, notes=(*inferred.notes, few))
         if warn_user:
             warn(str(few), SmallClusterWarning)
-    inferred = design_inferred(
-        totals, arrays, design, reference=reference, extra_notes=tuple(extra)
-    )
     keep = tuple(n for n in result.notes if n.kind not in INFERENCE_KINDS)
     out = replace(
-        result, inference=design, inferred=inferred, notes=keep + inferred.notes
+        result, inference=bound, inferred=inferred, notes=keep + inferred.notes
     )
     if hasattr(out, "pretest") and "post" in out.table:
         out = replace(out, pretest=_pretest(out))
