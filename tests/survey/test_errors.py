@@ -115,6 +115,9 @@ def test_survey_result_protocol():
     assert "Design-based survey estimates" in text and "strata 'h'" in text
     assert isinstance(res.plot(), matplotlib.axes.Axes)
     assert res.influence.shape == (6, 2)
+    assert len(res.provenance.data_fingerprint) == 64
+    changed = tne.survey_regression(data.assign(y=data["y"] + 1), "y", ["x"], DESIGN)
+    assert changed.provenance.data_fingerprint != res.provenance.data_fingerprint
 
 
 def test_results_invariant_to_row_order():

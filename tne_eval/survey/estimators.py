@@ -9,6 +9,7 @@ missing outcome or outside the ``domain`` keep their PSU in the design with
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from types import MappingProxyType
 
@@ -88,6 +89,15 @@ def _weights(arrays: DesignArrays, n: int) -> np.ndarray:
     return np.ones(n) if arrays.weights is None else arrays.weights
 
 
+def _fingerprint(data: pd.DataFrame, columns: list[str]) -> str:
+    """SHA-256 of the columns used (names and values), for provenance."""
+    frame = data.loc[:, list(dict.fromkeys(columns))]
+    digest = hashlib.sha256()
+    digest.update("|".join(map(str, frame.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
 def _result(
     data: pd.DataFrame,
     design: SurveyDesign,
@@ -100,6 +110,7 @@ def _result(
     alpha: float,
     reference: Reference,
     notes: list[Note],
+    columns: list[str],
 ) -> SurveyResult:
     k = z.shape[1]
     totals = np.column_stack(
@@ -134,7 +145,7 @@ def _result(
         inferred=inferred,
         scores=store,
         notes=(*notes, *inferred.notes),
-        provenance=make_provenance(""),
+        provenance=make_provenance(_fingerprint(data, [*design.columns, *columns])),
         kind=kind,
     )
 
@@ -217,6 +228,7 @@ def survey_mean(
         alpha,
         reference,
         notes,
+        [outcome, *([domain] if domain else [])],
     )
 
 
@@ -280,6 +292,7 @@ def survey_ratio(
         alpha,
         reference,
         notes,
+        [numerator, denominator, *([domain] if domain else [])],
     )
 
 
@@ -366,4 +379,5 @@ def survey_regression(
         alpha,
         reference,
         notes,
+        [outcome, *covariates, *([domain] if domain else [])],
     )
