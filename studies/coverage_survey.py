@@ -35,9 +35,11 @@ functions with every teacher an independent draw, ``with_inference("iid")``).
 The third design, ``worlds``, targets the causal effect instead: replication
 ``r`` simulates the synthetic world with seed ``seed + r`` (new schools, new
 assignment of departments to cohorts, new teachers), and the simple ATT of the
-teacher survey (design weights, outcome regression on the social index) is
-compared with that world's truth (``truth["outcomes"]["practice_index"]
-["weightings"]["teachers"]["simple"]``) under three intervals: ``department``
+teacher survey (outcome regression on the social index) is compared with that
+world's truth (``truth["outcomes"]["practice_index"]["weightings"]["teachers"]
+["simple"]``), with the design weights (``did``) and with the design weights
+corrected for non-response by a survey-weighted logit on the response model's
+observables (``did_nr``), under three intervals: ``department``
 (``survey_inference(..., cluster="department")``: the departments, to which
 treatment is assigned, as ultimate clusters), ``schools`` (schools as PSUs, the
 design of teachers sampled within schools) and ``naive``.
@@ -46,6 +48,7 @@ Usage::
 
     python studies/coverage_survey.py --reps 1000 --design departments
     python studies/coverage_survey.py --reps 1000 --design schools --out summary.json
+    python studies/coverage_survey.py --reps 200 --design worlds
 """
 
 from __future__ import annotations
@@ -84,7 +87,7 @@ DESIGNS = {
         strata="first_treated", psu="department", fpc="N_dep", weights="w"
     ),
 }
-ESTIMANDS = ("mean", "did")
+ESTIMANDS = ("mean", "did", "did_nr")
 METHODS = ("design", "naive")
 WORLD_METHODS = ("department", "schools", "naive")
 
@@ -182,33 +185,68 @@ def replication(
     return out
 
 
+#: Covariates of the survey-weighted response logit of the ``worlds`` design: the
+#: observables of the synthetic world's response model.
+RESPONSE_COVARIATES = (
+    "social_index",
+    "rural_f",
+    "private_f",
+    "college_f",
+    "experience",
+    "wave_f",
+    "treated_f",
+)
+
+
+def _with_response_covariates(teachers: pd.DataFrame) -> pd.DataFrame:
+    return teachers.assign(
+        rural_f=teachers["rural"].astype(float),
+        private_f=teachers["sector"].eq("private").astype(float),
+        college_f=teachers["level"].eq("college").astype(float),
+        wave_f=teachers["wave"].astype(float),
+        treated_f=teachers["treated"].astype(float),
+    )
+
+
 def world_replication(seed: int) -> dict[str, float]:
-    """Estimate the simple ATT of one simulated world's teacher survey, with its truth."""
+    """Estimate the simple ATT of one simulated world's teacher survey, with its truth.
+
+    Two weightings: the design weights (``did``) and the design weights divided
+    by the response propensity of a survey-weighted logit on
+    :data:`RESPONSE_COVARIATES` (``did_nr``).
+    """
     from tne_eval.datasets import WorldConfig, simulate
 
     world = simulate(WorldConfig(seed=int(seed)))
-    teachers = world.teachers
+    teachers = _with_response_covariates(world.teachers)
+    adj = tne.nonresponse_weights(
+        teachers, "responded", weights="design_weight", covariates=RESPONSE_COVARIATES
+    )
+    teachers = teachers.assign(w_nr=adj.weights)
     truth = world.truth["outcomes"]["practice_index"]["weightings"]["teachers"][
         "simple"
     ]
-    spec = SPEC.update(weights="design_weight", cluster="department")
-    did = _quiet(
-        tne.aggregate, _quiet(tne.att_gt, teachers, spec, method="reg"), "simple"
-    )
-    design = tne.SurveyDesign(psu="school_id", weights="design_weight")
-    fits = {
-        "department": _quiet(
-            tne.survey_inference, did, teachers, design, cluster="department"
-        ),
-        "schools": _quiet(tne.survey_inference, did, teachers, design),
-        "naive": _quiet(did.with_inference, "iid"),
-    }
     out = {"seed": float(seed), "truth": float(truth)}
-    for method, res in fits.items():
-        ci = res.conf_int(0.05).iloc[0]
-        out["did_estimate"] = float(res.estimates.iloc[0])
-        out[f"did_{method}_se"] = float(res.std_errors.iloc[0])
-        out[f"did_{method}_cover"] = float(ci["conf_low"] <= truth <= ci["conf_high"])
+    for estimand, weights in (("did", "design_weight"), ("did_nr", "w_nr")):
+        spec = SPEC.update(weights=weights, cluster="department")
+        did = _quiet(
+            tne.aggregate, _quiet(tne.att_gt, teachers, spec, method="reg"), "simple"
+        )
+        design = tne.SurveyDesign(psu="school_id", weights=weights)
+        fits = {
+            "department": _quiet(
+                tne.survey_inference, did, teachers, design, cluster="department"
+            ),
+            "schools": _quiet(tne.survey_inference, did, teachers, design),
+            "naive": _quiet(did.with_inference, "iid"),
+        }
+        for method, res in fits.items():
+            ci = res.conf_int(0.05).iloc[0]
+            out[f"{estimand}_estimate"] = float(res.estimates.iloc[0])
+            out[f"{estimand}_{method}_se"] = float(res.std_errors.iloc[0])
+            out[f"{estimand}_{method}_cover"] = float(
+                ci["conf_low"] <= truth <= ci["conf_high"]
+            )
     return out
 
 
@@ -231,7 +269,8 @@ def run_study(
             desc="survey coverage (worlds)",
         )
         frame = pd.DataFrame(records)
-        return frame, {"did": float(frame["truth"].mean())}
+        mean_truth = float(frame["truth"].mean())
+        return frame, {"did": mean_truth, "did_nr": mean_truth}
     if design not in DESIGNS:
         raise ValueError(
             f"design must be one of {sorted(DESIGNS)} or 'worlds' (got {design!r})."
