@@ -325,6 +325,7 @@ def aipw_att(
     *,
     score: np.ndarray | None = None,
     mu0: np.ndarray | None = None,
+    s_weights: np.ndarray | None = None,
 ) -> AIPW:
     r"""Doubly robust (AIPW) estimator of the ATT with its influence function.
 
@@ -360,6 +361,11 @@ def aipw_att(
         Shape ``(n,)`` propensity scores; default a logit fit on ``x``.
     mu0 : numpy.ndarray, optional
         Shape ``(n,)`` control-outcome predictions; default OLS on controls.
+    s_weights : numpy.ndarray, optional
+        Shape ``(n,)`` sampling weights ``s``: the score and outcome models are
+        fitted with them and every sum above is weighted by ``s_i`` (the ATT of
+        the population the sample represents); the influence function is
+        ``s_i`` times the unweighted one over the weighted treated share.
 
     Returns
     -------
@@ -372,8 +378,9 @@ def aipw_att(
     n = treated.shape[0]
     yv = as_vector(y, n, "y")
     xm = as_matrix(x, n, "x")
+    sw = np.ones(n) if s_weights is None else as_vector(s_weights, n, "s_weights")
     e = (
-        fit_propensity(treated, xm).score
+        fit_propensity(treated, xm, weights=s_weights).score
         if score is None
         else as_vector(score, n, "score")
     )
@@ -383,15 +390,18 @@ def aipw_att(
         )
     if mu0 is None:
         design = np.column_stack([np.ones(n), xm])
-        beta, *_ = np.linalg.lstsq(design[~treated], yv[~treated], rcond=None)
+        rw = np.sqrt(sw[~treated])
+        beta, *_ = np.linalg.lstsq(
+            design[~treated] * rw[:, None], yv[~treated] * rw, rcond=None
+        )
         m0 = design @ beta
     else:
         m0 = as_vector(mu0, n, "mu0")
-    dbar = float(treated.mean())
+    dbar = float((sw * treated).mean())
     resid = yv - m0
     odds = e / (1.0 - e)
-    num = np.where(treated, resid, -odds * resid)
-    att = float(num.sum() / treated.sum())
-    infl = (num - treated * att) / dbar
+    num = sw * np.where(treated, resid, -odds * resid)
+    att = float(num.sum() / (sw * treated).sum())
+    infl = (num - sw * treated * att) / dbar
     se = float(np.sqrt(infl @ infl) / n)
     return AIPW(att=att, se=se, influence=infl, score=e, mu0=m0)

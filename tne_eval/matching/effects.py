@@ -39,6 +39,7 @@ def _store(
     values: np.ndarray,
     cluster: tuple[np.ndarray, int, str] | None,
     rows: np.ndarray | None = None,
+    s_weights: np.ndarray | None = None,
 ) -> InfluenceScores:
     """Store influence functions by unit (``rows``: the units kept, default all).
 
@@ -60,7 +61,7 @@ def _store(
         n_clusters=g,
         cluster_column=col,
         row_cohort=np.where(cs.treated[keep], 1.0, np.inf),
-        row_weights=np.ones(n),
+        row_weights=np.ones(n) if s_weights is None else s_weights[keep],
     )
 
 
@@ -179,9 +180,20 @@ def att(
             "inference applies to se='cluster'; the Abadie-Imbens standard error "
             "has its own formula. Drop inference=, or use se='cluster'."
         )
-    if spec.weights is not None:
+    has_sw = res.sampling_weights is not None
+    if has_sw != (spec.weights is not None):
         raise SpecError(
-            f"att() does not use sampling weights yet (spec.weights={spec.weights!r})."
+            f"The {type(res).__name__} was built "
+            + ("with" if has_sw else "without")
+            + f" sampling weights, but spec.weights={spec.weights!r}: pass the spec "
+            "used to match or weight, so that the effect uses the same sampling "
+            "weights (MatchIt's s.weights)."
+        )
+    if has_sw and se == "abadie_imbens":
+        raise SpecError(
+            "The Abadie-Imbens standard error is not defined with sampling weights "
+            f"(spec.weights={spec.weights!r}); use se='cluster' (the weighted "
+            "difference in means with its influence function)."
         )
     cs = prepare_cross_section(data, spec, need_outcome=True)
     y = cs.column(str(spec.outcome), "outcome")
@@ -193,7 +205,15 @@ def att(
             f"The {type(res).__name__} was fitted on other data or another "
             "treatment: pass the data that was matched or weighted."
         )
-    w = _aligned(res.weights, cs.index, "weights")
+    w = _aligned(res.analysis_weights, cs.index, "weights")
+    if has_sw and not np.allclose(
+        _aligned(res.sampling_weights, cs.index, "sampling weights"),
+        cs.sampling_weights(),
+    ):
+        raise SpecError(
+            f"spec.weights={spec.weights!r} differ from the sampling weights the "
+            f"{type(res).__name__} was built with: pass the data that was matched."
+        )
     estimand = res.estimand
     notes = list(res.notes)
     provenance = make_provenance(cs.fingerprint)
@@ -377,15 +397,12 @@ def aipw(
     check_spec(spec)
     alpha = check_alpha(alpha)
     inf = resolve(inference, estimator="aipw", store_type=InfluenceScores)
-    if spec.weights is not None:
-        raise SpecError(
-            f"aipw() does not use sampling weights yet (spec.weights={spec.weights!r})."
-        )
     cs = prepare_cross_section(data, spec, need_outcome=True)
     y = cs.column(str(spec.outcome), "outcome")
     x, _ = cs.design(drop_first=True)
-    fit = aipw_att(y, cs.treated, x)
-    store = _store(cs, fit.influence, _spec_cluster(cs))
+    s_w = cs.sampling_weights()
+    fit = aipw_att(y, cs.treated, x, s_weights=s_w)
+    store = _store(cs, fit.influence, _spec_cluster(cs), s_weights=s_w)
     inferred = infer(inf, store)
     return MatchingEffectResult(
         table=_table(fit.att, "ATT"),
