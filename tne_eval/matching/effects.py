@@ -300,13 +300,15 @@ def att(
     cluster = _spec_cluster(cs)
     if cluster is None and isinstance(res, MatchResult):
         sub = res.subclass.to_numpy(dtype=float, na_value=np.nan)
-        if res.match_matrix is not None and not res.options.get("replace"):
+        pairs = res.match_matrix is not None and not res.options.get("replace")
+        if pairs or res.method == "full":
             code = np.where(np.isfinite(sub), sub, -1).astype(np.int64)
             cluster = (code, int(code.max()) + 1, "subclass")
             notes.append(
                 Note(
                     "Standard errors clustered by matched set (subclass), as MatchIt "
-                    "recommends after matching without replacement.",
+                    "recommends after pair matching without replacement and full "
+                    "matching.",
                     NoteKind.INFERENCE,
                 )
             )
