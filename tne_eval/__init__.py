@@ -36,10 +36,12 @@ from tne_eval.inference import (
 )
 from tne_eval.matching import (
     CrossSectionSpec,
+    aggregate_units,
     balance,
     match,
     matched_panel,
     propensity_score,
+    trajectories,
     weightit,
 )
 
@@ -57,6 +59,7 @@ __all__ = [
     "WildBootstrap",
     "__version__",
     "aggregate",
+    "aggregate_units",
     "att_gt",
     "balance",
     "cohort_from_treatment",
@@ -68,6 +71,7 @@ __all__ = [
     "propensity_score",
     "randomization_test",
     "territories",
+    "trajectories",
     "twfe",
     "twfe_event_study",
     "weightit",
