@@ -19,8 +19,9 @@ Public functions take a data frame with one row per unit and a
 The array-level numerics live in the private modules (``_propensity``,
 ``_nearest``, ``_exact``, ``_optimal``, ``_full``, ``_subclass``,
 ``_weighting``, ``_balance``, ``_effects``); their validation against MatchIt,
-cobalt and causalinference is described in ``tests/reference/matchit/PROVENANCE.json`` and the documentation
-page on matching.
+cobalt and causalinference is described in
+``tests/reference/matchit/PROVENANCE.json`` and the documentation page on
+matching.
 """
 
 from __future__ import annotations
