@@ -191,7 +191,9 @@ def aggregate_units(
             )
     if bad.any():
         detail = ", ".join(
-            f"{c!r} ({int(rows[c].isna().sum())})" for c in used_cols if rows[c].isna().any()
+            f"{c!r} ({int(rows[c].isna().sum())})"
+            for c in used_cols
+            if rows[c].isna().any()
         )
         records.append(
             DropRecord(
@@ -380,7 +382,9 @@ def trajectories(
             "with the panel."
         )
     if not pd.api.types.is_numeric_dtype(frame[outcome]):
-        raise DataError(f"panel[{outcome!r}] must be numeric (dtype {frame[outcome].dtype}).")
+        raise DataError(
+            f"panel[{outcome!r}] must be numeric (dtype {frame[outcome].dtype})."
+        )
     ids = match_result.ids
     w = pd.Series(match_result.analysis_weights.to_numpy(), index=ids)
     treated = pd.Series(match_result.treated.to_numpy(), index=ids)
@@ -430,7 +434,9 @@ def trajectories(
     out["difference"] = out["treated"] - out["matched"]
     out["n_treated"] = tab.loc[tab["treat"] & tab["pos"]].groupby("t").size()
     out["n_matched"] = tab.loc[~tab["treat"] & tab["pos"]].groupby("t").size()
-    out[["n_treated", "n_matched"]] = out[["n_treated", "n_matched"]].fillna(0).astype(int)
+    out[["n_treated", "n_matched"]] = (
+        out[["n_treated", "n_matched"]].fillna(0).astype(int)
+    )
     out.index.name = time
     return TrajectoryResult(
         table=out,
