@@ -105,7 +105,8 @@ def test_aipw_integer_weights_equal_frequency_replication(data):
 
 
 def test_sampling_weight_errors(data):
-    m = tne.match(data, SPEC_W)
+    with pytest.warns(tne.errors.DroppedObservationsWarning, match="left unmatched"):
+        m = tne.match(data, SPEC_W)
     with pytest.raises(SpecError, match="built with sampling weights"):
         att(data, SPEC, m)
     with pytest.raises(SpecError, match="Abadie-Imbens standard error is not defined"):
