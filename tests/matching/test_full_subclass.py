@@ -218,9 +218,7 @@ def test_subclassification_lalonde_against_matchit(lalonde):
     assert sizes.loc["Matched (ESS)", "treated"] == pytest.approx(42.66, abs=ESS_TOL)
     # matchit.md s.out1: 10 subclasses after discarding controls off support
     with pytest.warns(tne.errors.OverlapWarning, match="57 control units"):
-        m3 = tne.match(
-            lalonde, SPEC, method="subclass", subclass=10, discard="control"
-        )
+        m3 = tne.match(lalonde, SPEC, method="subclass", subclass=10, discard="control")
     sizes = m3.sample_sizes()
     assert sizes.loc["Discarded", "control"] == 57
     assert sizes.loc["Matched", "control"] == 372
@@ -411,3 +409,60 @@ def test_full_matching_matches_all_pairs_counted():
     for k in itertools.islice(range(fm.subclass.max() + 1), 5):
         members = np.flatnonzero(fm.subclass == k)
         assert min(d[members].sum(), (~d[members]).sum()) == 1
+
+
+def test_full_mahvars_and_mahalanobis_calipers_against_matchit(lalonde):
+    """method_full.md m.out2 (mahvars in a 0.01-SD score caliper) and m.out3."""
+    spec = tne.CrossSectionSpec(
+        outcome="re78",
+        treatment="treat",
+        covariates=("age", "educ", "race", "nodegree", "married", "re74", "re75"),
+    )
+    with pytest.warns(tne.errors.DroppedObservationsWarning, match="51 of 185"):
+        m2 = tne.match(
+            lalonde,
+            spec,
+            method="full",
+            caliper=0.01,
+            mahvars=("age", "educ", "re74", "re75"),
+        )
+    sizes = m2.sample_sizes()
+    assert (sizes.loc["Matched", "control"], sizes.loc["Matched", "treated"]) == (
+        215,
+        134,
+    )
+    assert sizes.loc["Matched (ESS)", "control"] == pytest.approx(
+        61.97, rel=FULL_ESS_RTOL
+    )
+    assert m2.options["caliper_width"] == pytest.approx(0.003, abs=5e-4)  # printed
+    bal = tne.balance(lalonde, spec, weights=m2).adjusted
+    for row, value in {
+        "age": 0.1020,
+        "educ": -0.1228,
+        "re74": -0.2383,
+        "married": 0.1157,
+    }.items():
+        assert bal.loc[row, "smd"] == pytest.approx(value, abs=FULL_SMD_TOL), row
+    spec3 = tne.CrossSectionSpec(
+        outcome="re78", treatment="treat", covariates=("age", "educ", "re74", "re75")
+    )
+    with pytest.warns(tne.errors.DroppedObservationsWarning, match="25 of 185"):
+        m3 = tne.match(
+            lalonde,
+            spec3,
+            method="full",
+            distance="mahalanobis",
+            caliper={"re74": 500, "re75": 500},
+            std_caliper=False,
+        )
+    sizes = m3.sample_sizes()
+    assert (sizes.loc["Matched", "control"], sizes.loc["Matched", "treated"]) == (
+        231,
+        160,
+    )
+    assert sizes.loc["Matched (ESS)", "control"] == pytest.approx(
+        54.18, rel=FULL_ESS_RTOL
+    )
+    bal = tne.balance(lalonde, spec3, weights=m3).adjusted
+    for row, value in {"age": -0.1150, "educ": -0.0217, "re74": -0.0052}.items():
+        assert bal.loc[row, "smd"] == pytest.approx(value, abs=FULL_SMD_TOL), row
