@@ -302,6 +302,22 @@ class MatchResult(SummaryDisplay):
             ),
             "Discard": str(opts.get("discard")),
         }
+        if self.method == "full":
+            header["Ratio"] = (
+                f"controls per treated in [{opts.get('min_controls')}, "
+                f"{opts.get('max_controls')}]"
+            )
+        elif self.method == "subclass":
+            n_sub = int(self.subclass.max()) + 1 if self.subclass.notna().any() else 0
+            header["Ratio"] = f"{n_sub} subclasses (min_n={opts.get('min_n')})"
+        elif self.method in ("exact", "cem"):
+            header["Ratio"] = "strata"
+        cov_cal = opts.get("covariate_caliper_widths")
+        if cov_cal:
+            widths = ", ".join(f"{k} {v:.4g}" for k, v in cov_cal.items())
+            header["Covariate calipers"] = widths
+        if self.sampling_weights is not None:
+            header["Sampling weights"] = str(self.spec.weights)
         return _sizes_summary(self, "Matching", header, digits)
 
     def __repr__(self) -> str:

@@ -178,15 +178,25 @@ def plot_trajectories(
     if trajectory_result.matched_on:
         on = [p for p in trajectory_result.matched_on if p in set(x.tolist())]
         if on:
-            ax.axvspan(min(on) - 0.5, max(on) + 0.5, color="0.92", zorder=0,
-                       label="Matched on")
-    ax.plot(x, tab["treated"].to_numpy(), marker="o", color="tab:red",
-            label="Treated")
-    ax.plot(x, tab["matched"].to_numpy(), marker="s", color="tab:blue",
-            label="Matched comparison (weighted)")
+            ax.axvspan(
+                min(on) - 0.5, max(on) + 0.5, color="0.92", zorder=0, label="Matched on"
+            )
+    ax.plot(x, tab["treated"].to_numpy(), marker="o", color="tab:red", label="Treated")
+    ax.plot(
+        x,
+        tab["matched"].to_numpy(),
+        marker="s",
+        color="tab:blue",
+        label="Matched comparison (weighted)",
+    )
     if show_unmatched:
-        ax.plot(x, tab["unmatched"].to_numpy(), ls=":", color="0.5",
-                label="All comparison units")
+        ax.plot(
+            x,
+            tab["unmatched"].to_numpy(),
+            ls=":",
+            color="0.5",
+            label="All comparison units",
+        )
     if trajectory_result.treatment_start is not None:
         ax.axvline(trajectory_result.treatment_start, color="0.3", ls="--", lw=1)
     ax.set_xlabel(trajectory_result.time)
