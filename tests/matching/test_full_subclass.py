@@ -157,6 +157,11 @@ def test_full_matching_lalonde_against_matchit(lalonde):
         assert bal.loc[row, "smd"] == pytest.approx(value, abs=FULL_SMD_TOL), row
     # the distance means are matched to the printed precision
     assert bal.loc["distance", "mean_control"] == pytest.approx(0.5762, abs=5e-5)
+    # MatchIt's Std. Pair Dist. (within-set pairs), printed 0.0192 for the score
+    assert bal.loc["distance", "pair_dist"] == pytest.approx(0.0192, abs=1e-3)
+    printed_pair = {"age": 1.3111, "educ": 1.2390, "re74": 0.8654, "re75": 0.8099}
+    for row, value in printed_pair.items():
+        assert bal.loc[row, "pair_dist"] == pytest.approx(value, abs=FULL_SMD_TOL), row
 
 
 def test_full_matching_ate_with_covariate_calipers(lalonde):

@@ -237,7 +237,7 @@ def _adjustment(weights: Adjustment, cs, data: pd.DataFrame):
             else:
                 sub = weights.subclass.to_numpy(dtype=float, na_value=-1)
                 pairs = {"subclass": sub.astype(np.int64)}
-        elif weights.method in ("exact", "cem"):
+        elif weights.method in ("exact", "cem", "full"):
             sub = weights.subclass.to_numpy(dtype=float, na_value=-1)
             pairs = {"subclass": sub.astype(np.int64)}
         return w, score, "ATT", pairs
