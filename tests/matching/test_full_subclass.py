@@ -471,3 +471,31 @@ def test_full_mahvars_and_mahalanobis_calipers_against_matchit(lalonde):
     bal = tne.balance(lalonde, spec3, weights=m3).adjusted
     for row, value in {"age": -0.1150, "educ": -0.0217, "re74": -0.0052}.items():
         assert bal.loc[row, "smd"] == pytest.approx(value, abs=FULL_SMD_TOL), row
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_column_generation_equals_dense_optimum(seed):
+    rng = np.random.default_rng(seed)
+    n = 300
+    d = rng.random(n) < 0.3
+    s = np.where(d, rng.beta(3, 2, n), rng.beta(2, 3, n)).round(3)  # ties
+    z = np.column_stack([s, rng.normal(size=n)])
+
+    def allowed(t, c):
+        return np.abs(z[t, 0][:, None] - z[c, 0][None, :]) <= 0.3
+
+    for coords, allow in ((s, None), (z, allowed)):
+        for bounds in ((0.0, math.inf), (0.5, 3.0)):
+            dense = full_match(
+                d, coords, min_controls=bounds[0], max_controls=bounds[1], allowed=allow
+            )
+            sparse = full_match(
+                d,
+                coords,
+                min_controls=bounds[0],
+                max_controls=bounds[1],
+                allowed=allow,
+                candidates=2,
+            )
+            assert sparse.cost == pytest.approx(dense.cost, rel=1e-9, abs=OBJ_TOL)
+            np.testing.assert_array_equal(sparse.subclass >= 0, dense.subclass >= 0)

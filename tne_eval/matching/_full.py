@@ -56,8 +56,18 @@ from tne_eval.matching._checks import as_codes, as_mask, as_matrix, as_treatment
 
 __all__ = ["FullMatch", "degree_bounds", "full_match"]
 
-#: Edges (variables of the linear program) allowed in one stratum.
-_MAX_EDGES = 20_000_000
+#: Pairs allowed in one stratum (checked in chunks, never held at once).
+_MAX_EDGES = 400_000_000
+#: Up to this many pairs the linear program is solved densely; above it, by
+#: column generation from each unit's nearest neighbours.
+_DENSE_EDGES = 200_000
+#: Pair-matrix cells computed at once when scanning reduced costs.
+_CHUNK_CELLS = 2_000_000
+#: A pair enters when its (scaled) reduced cost is below minus this; HiGHS'
+#: dual feasibility tolerance is 1e-7.
+_RC_TOL = 1e-7
+#: Column-generation rounds allowed (a few suffice: each adds every violator).
+_MAX_ROUNDS = 100
 #: A solution value this close to 0 or 1 is that integer (simplex vertices are
 #: exact up to the solver's feasibility tolerance, 1e-7 by default).
 _INT_TOL = 1e-6
@@ -121,6 +131,7 @@ def full_match(
     allowed: object = None,
     exact: np.ndarray | None = None,
     discarded: np.ndarray | None = None,
+    candidates: int | None = None,
 ) -> FullMatch:
     """Optimal full matching minimising the total within-set distance.
 
@@ -144,6 +155,12 @@ def full_match(
         Stratum labels: the matching is solved within each stratum.
     discarded : numpy.ndarray, optional
         Units excluded beforehand.
+    candidates : int, optional
+        Solve by column generation from each unit's ``candidates`` nearest
+        units of the other group, adding every pair whose reduced cost at the
+        current dual solution is negative until none is (the optimum of the
+        full problem, certified by LP duality). Default: the dense problem up
+        to ``_DENSE_EDGES`` pairs, column generation from 8 neighbours above.
 
     Returns
     -------
@@ -194,21 +211,28 @@ def full_match(
                 "controls). Add exact strata or a caliper, or use nearest-neighbour "
                 "matching."
             )
-        dist = cdist(z[trt], z[ctrl])
-        ok = np.ones(dist.shape, dtype=bool)
-        if allowed is not None:
-            ok = np.asarray(allowed(trt, ctrl), dtype=bool)  # type: ignore[operator]
-        # units without any allowed partner cannot be matched
-        t_keep = ok.any(axis=1)
-        c_keep = ok.any(axis=0)
+        t_keep, c_keep = _has_partner(trt, ctrl, allowed)
         trt, ctrl = trt[t_keep], ctrl[c_keep]
-        dist, ok = dist[np.ix_(t_keep, c_keep)], ok[np.ix_(t_keep, c_keep)]
         if trt.shape[0] == 0:
             continue
-        ti, ci = np.nonzero(ok)
-        x = _solve(dist[ti, ci], ti, ci, trt.shape[0], ctrl.shape[0], bounds, s)
-        ti, ci = _minimal(ti[x], ci[x], trt.shape[0], ctrl.shape[0], bounds)
-        edge_cost = dist[ti, ci]
+        n_t, n_c = trt.shape[0], ctrl.shape[0]
+        k = candidates
+        if k is None and n_t * n_c > _DENSE_EDGES:
+            k = 8
+        if k is None:
+            dist = cdist(z[trt], z[ctrl])
+            ok = (
+                np.ones(dist.shape, dtype=bool)
+                if allowed is None
+                else np.asarray(allowed(trt, ctrl), dtype=bool)  # type: ignore[operator]
+            )
+            ti, ci = np.nonzero(ok)
+            x, _, _ = _solve(dist[ti, ci], ti, ci, n_t, n_c, bounds, s)
+            ti, ci = ti[x], ci[x]
+        else:
+            ti, ci = _column_generation(z, trt, ctrl, allowed, bounds, s, int(k))
+        ti, ci = _minimal(ti, ci, n_t, n_c, bounds)
+        edge_cost = np.sqrt(((z[trt[ti]] - z[ctrl[ci]]) ** 2).sum(axis=1))
         cost += float(edge_cost.sum())
         sub_t, sub_c, n_sets = _stars(ti, ci, trt.shape[0], ctrl.shape[0])
         subclass[trt] = sub_t + next_id
@@ -227,8 +251,13 @@ def full_match(
     )
 
 
-def _solve(cost, ti, ci, n_t, n_c, bounds, stratum) -> np.ndarray:
-    """Solve the edge-cover LP; return the mask of chosen edges."""
+def _solve(cost, ti, ci, n_t, n_c, bounds, stratum, scale=None):
+    """Solve the edge-cover LP: the chosen edges and the duals of the units.
+
+    Returns the mask of chosen edges and ``pi_t``, ``pi_c`` such that the
+    reduced cost of a pair is ``d / scale - pi_t - pi_c`` (``None`` after the
+    integer fallback, which has no duals).
+    """
     from scipy.optimize import linprog
     from scipy.sparse import csr_array
 
@@ -269,7 +298,8 @@ def _solve(cost, ti, ci, n_t, n_c, bounds, stratum) -> np.ndarray:
         ]
     )
     # scale costs so HiGHS' absolute tolerances are relative to the distances
-    scale = float(cost.max()) if cost.size and cost.max() > 0 else 1.0
+    if scale is None:
+        scale = float(cost.max()) if cost.size and cost.max() > 0 else 1.0
     res = linprog(
         cost / scale,
         A_ub=a_ub,
@@ -289,7 +319,11 @@ def _solve(cost, ti, ci, n_t, n_c, bounds, stratum) -> np.ndarray:
             f"{res.message}"
         )
     x = res.x
+    marg = res.ineqlin.marginals
+    pi_t = marg[:n_t] - marg[n_t + n_c : 2 * n_t + n_c]
+    pi_c = marg[n_t : n_t + n_c] - marg[2 * n_t + n_c :]
     if np.any(np.abs(x - np.round(x)) > _INT_TOL):
+        pi_t = pi_c = None
         from scipy.optimize import Bounds, LinearConstraint, milp
 
         lo = np.concatenate([np.full(n_t, float(l_t)), np.full(n_c, float(l_c))])
@@ -306,7 +340,97 @@ def _solve(cost, ti, ci, n_t, n_c, bounds, stratum) -> np.ndarray:
                 f"The full-matching program failed in stratum {stratum}: {res.message}"
             )
         x = res.x
-    return x > 0.5
+    return x > 0.5, pi_t, pi_c
+
+
+def _chunks(n_rows: int, n_cols: int):
+    step = max(1, _CHUNK_CELLS // max(n_cols, 1))
+    for start in range(0, n_rows, step):
+        yield slice(start, min(n_rows, start + step))
+
+
+def _has_partner(trt, ctrl, allowed) -> tuple[np.ndarray, np.ndarray]:
+    """Units with at least one allowed partner (in chunks of treated rows)."""
+    if allowed is None:
+        return np.ones(trt.shape[0], bool), np.ones(ctrl.shape[0], bool)
+    t_keep = np.zeros(trt.shape[0], dtype=bool)
+    c_keep = np.zeros(ctrl.shape[0], dtype=bool)
+    for sl in _chunks(trt.shape[0], ctrl.shape[0]):
+        ok = np.asarray(allowed(trt[sl], ctrl), dtype=bool)  # type: ignore[operator]
+        t_keep[sl] = ok.any(axis=1)
+        c_keep |= ok.any(axis=0)
+    return t_keep, c_keep
+
+
+def _column_generation(z, trt, ctrl, allowed, bounds, stratum, k):
+    """Exact LP optimum from a sparse start, adding negative-reduced-cost pairs."""
+    from scipy.spatial import cKDTree
+    from scipy.spatial.distance import cdist
+
+    n_t, n_c = trt.shape[0], ctrl.shape[0]
+    l_t, _, l_c, _ = bounds
+    zt, zc = z[trt], z[ctrl]
+    k_c = min(n_c, max(k, l_t + 2))
+    k_t = min(n_t, max(k, l_c + 2))
+    _, nn_c = cKDTree(zc).query(zt, k=k_c)
+    _, nn_t = cKDTree(zt).query(zc, k=k_t)
+    nn_c = np.asarray(nn_c).reshape(n_t, -1)
+    nn_t = np.asarray(nn_t).reshape(n_c, -1)
+    ti = np.concatenate([np.repeat(np.arange(n_t), nn_c.shape[1]), nn_t.ravel()])
+    ci = np.concatenate([nn_c.ravel(), np.repeat(np.arange(n_c), nn_t.shape[1])])
+    if allowed is not None:
+        keep = np.zeros(ti.shape[0], dtype=bool)
+        for sl in _chunks(n_t, n_c):
+            ok = np.asarray(allowed(trt[sl], ctrl), dtype=bool)  # type: ignore[operator]
+            idx = np.flatnonzero((ti >= sl.start) & (ti < sl.stop))
+            keep[idx] = ok[ti[idx] - sl.start, ci[idx]]
+        ti, ci = ti[keep], ci[keep]
+    key = np.unique(ti.astype(np.int64) * n_c + ci)
+    # a common scale for every round (the largest candidate distance)
+    scale = 0.0
+    for sl in _chunks(n_t, n_c):
+        scale = max(scale, float(cdist(zt[sl], zc).max()))
+    scale = scale if scale > 0 else 1.0
+    for _ in range(_MAX_ROUNDS):
+        ti, ci = key // n_c, key % n_c
+        cost = np.sqrt(((zt[ti] - zc[ci]) ** 2).sum(axis=1))
+        try:
+            x, pi_t, pi_c = _solve(cost, ti, ci, n_t, n_c, bounds, stratum, scale)
+        except IdentificationError:
+            # the sparse start may be infeasible where the full problem is not
+            return _dense(z, trt, ctrl, allowed, bounds, stratum)
+        if pi_t is None:
+            return _dense(z, trt, ctrl, allowed, bounds, stratum)
+        new = []
+        for sl in _chunks(n_t, n_c):
+            rc = cdist(zt[sl], zc) / scale - pi_t[sl, None] - pi_c[None, :]
+            bad = rc < -_RC_TOL
+            if allowed is not None:
+                bad &= np.asarray(allowed(trt[sl], ctrl), dtype=bool)  # type: ignore[operator]
+            r, c = np.nonzero(bad)
+            new.append((r + sl.start).astype(np.int64) * n_c + c)
+        add = np.setdiff1d(np.concatenate(new), key, assume_unique=False)
+        if add.size == 0:
+            return ti[x], ci[x]
+        key = np.union1d(key, add)
+    raise IdentificationError(  # pragma: no cover - not reached in practice
+        f"Full matching did not converge in stratum {stratum} after {_MAX_ROUNDS} "
+        "rounds of column generation."
+    )
+
+
+def _dense(z, trt, ctrl, allowed, bounds, stratum):
+    from scipy.spatial.distance import cdist
+
+    dist = cdist(z[trt], z[ctrl])
+    ok = (
+        np.ones(dist.shape, dtype=bool)
+        if allowed is None
+        else np.asarray(allowed(trt, ctrl), dtype=bool)  # type: ignore[operator]
+    )
+    ti, ci = np.nonzero(ok)
+    x, _, _ = _solve(dist[ti, ci], ti, ci, trt.shape[0], ctrl.shape[0], bounds, stratum)
+    return ti[x], ci[x]
 
 
 def _minimal(ti, ci, n_t, n_c, bounds) -> tuple[np.ndarray, np.ndarray]:
