@@ -40,8 +40,10 @@ optmatch rounds distances to integers at a relative tolerance (``tol =
 solutions are within that tolerance; the exact objective is compared with a
 brute-force enumeration in ``tests/matching/test_full.py``.
 
-Cost: dense ``n_t x n_c`` edges per exact stratum (minus the pairs a caliper
-forbids); a few thousand units per stratum are fine.
+Cost: up to ``_DENSE_EDGES`` pairs per exact stratum the program holds every
+allowed pair; above, it is solved by column generation from each unit's nearest
+neighbours of the other group, adding pairs with a negative reduced cost until
+none is left (exact; 5,000 x 20,000 units on one score in about 11 s).
 """
 
 from __future__ import annotations
