@@ -109,6 +109,10 @@ def test_sampling_weight_errors(data):
         m = tne.match(data, SPEC_W)
     with pytest.raises(SpecError, match="built with sampling weights"):
         att(data, SPEC, m)
+    with pytest.raises(SpecError, match="built with sampling weights"):
+        tne.balance(data, SPEC, weights=m)
+    with pytest.raises(SpecError, match="built without sampling weights"):
+        tne.balance(data, SPEC_W, weights=tne.weightit(data, SPEC))
     with pytest.raises(SpecError, match="Abadie-Imbens standard error is not defined"):
         att(data, SPEC_W, m, se="abadie_imbens")
     with pytest.raises(SpecError, match="differ from the sampling weights"):
