@@ -180,6 +180,7 @@ def test_full_matching_ate_with_covariate_calipers(lalonde):
             caliper={"distance": 0.1, "age": 2, "educ": 1},
             std_caliper={"distance": True, "age": False, "educ": False},
         )
+    assert any("226 of 429 control units were left unmatched" in n for n in m.notes)
     sizes = m.sample_sizes()
     # sample sizes are those printed exactly (who is matched does not depend on
     # optmatch's rounding); ESS within optmatch's tolerance

@@ -409,7 +409,7 @@ def match(
         )
         notes.append(Note(text, NoteKind.DATA))
         warn(text, DroppedObservationsWarning)
-    if estimand != "ATT":
+    if estimand != "ATT" or method == "full":
         n_unmatched_c = int((~treated & (weights == 0) & ~discarded).sum())
         if n_unmatched_c:
             notes.append(
