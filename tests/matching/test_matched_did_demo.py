@@ -319,6 +319,16 @@ def test_aggregate_units_errors():
         "missing values",
         "incomplete groups",
     ]
+    with pytest.warns(tne.errors.DroppedObservationsWarning, match=r"'dep' \(1\)"):
+        out = tne.aggregate_units(
+            panel.assign(dep=[None, "a", "b", "b"], y=1.0),
+            by="dep",
+            time="year",
+            outcome="y",
+            pre_periods=[1],
+        )
+    assert out["dep"].tolist() == ["b"]
+    assert out["n_rows"].sum() == 1
     with pytest.raises(tne.errors.DataError, match="negative weights"):
         tne.aggregate_units(
             panel.assign(w=-1.0),

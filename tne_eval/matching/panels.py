@@ -180,7 +180,7 @@ def aggregate_units(
                 "summarised.",
             )
         )
-    used_cols = [outcome, *covariates] + ([weights] if weights else [])
+    used_cols = [by, outcome, *covariates] + ([weights] if weights else [])
     bad = rows[used_cols].isna().any(axis=1).to_numpy()
     if weights:
         neg = rows[weights].to_numpy(dtype=float) < 0
