@@ -12,7 +12,9 @@ from tne_eval.data import (
     PanelSpec,
     PreparedPanel,
     RepeatedCrossSectionSpec,
+    anderson_index,
     cohort_from_treatment,
+    kling_index,
     prepare_panel,
 )
 from tne_eval.did import (
@@ -32,6 +34,8 @@ from tne_eval.inference import (
     MultiplierBootstrap,
     RandomizationResult,
     WildBootstrap,
+    adjust_pvalues,
+    outcome_family,
     randomization_test,
 )
 from tne_eval.matching import (
@@ -58,14 +62,18 @@ __all__ = [
     "RepeatedCrossSectionSpec",
     "WildBootstrap",
     "__version__",
+    "adjust_pvalues",
     "aggregate",
     "aggregate_units",
+    "anderson_index",
     "att_gt",
     "balance",
     "cohort_from_treatment",
     "did_2x2",
+    "kling_index",
     "match",
     "matched_panel",
+    "outcome_family",
     "pre_trend_test",
     "prepare_panel",
     "propensity_score",
