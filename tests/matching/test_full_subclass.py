@@ -340,6 +340,14 @@ def test_covariate_caliper_with_replacement_and_mahvars(lalonde):
 def test_caliper_bad_input(lalonde):
     with pytest.raises(SpecError, match=r"caliper\['age'\]=-1 must be a positive"):
         tne.match(lalonde, SPEC, caliper={"age": -1})
+    with pytest.raises(SpecError, match=r"caliper names \['iq'\], which are not"):
+        tne.match(lalonde, SPEC, caliper={"iq": 1})
+    with pytest.raises(SpecError, match=r"quantile probabilities must lie in"):
+        tne.match(lalonde, SPEC, method="subclass", subclass=[0.2, 1.5])
+    with pytest.raises(SpecError, match=r"min_n=-1 must be a non-negative"):
+        tne.match(lalonde, SPEC, method="subclass", min_n=-1)
+    with pytest.raises(tne.errors.TneEvalTypeError, match="std_caliper must be"):
+        tne.match(lalonde, SPEC, caliper=0.2, std_caliper="yes")
     with pytest.raises(SpecError, match=r"calipers need numeric columns"):
         tne.match(lalonde, SPEC, caliper={"race": 1})
     with pytest.raises(SpecError, match=r"std_caliper names \['educ'\]"):

@@ -90,7 +90,13 @@ def subclassify(
             )
         probs = np.linspace(0.0, 1.0, int(k) + 1)
     else:
-        probs = np.sort(np.asarray(subclass, dtype=np.float64))
+        try:
+            probs = np.sort(np.asarray(subclass, dtype=np.float64))
+        except (TypeError, ValueError) as err:
+            raise SpecError(
+                f"subclass={subclass!r} must be an integer >= 2 or a sequence of "
+                "quantile probabilities in [0, 1]."
+            ) from err
         if (
             probs.size == 0
             or np.any((probs < 0) | (probs > 1))

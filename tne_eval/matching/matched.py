@@ -245,6 +245,13 @@ def match(
             "subclassify within each stratum separately, or use method='full' "
             "with exact=..."
         )
+    missing = [c for c in cov_cals if c not in data.columns]
+    if missing:
+        raise SpecError(
+            f"caliper names {missing}, which are not columns of data; calipers "
+            "apply to 'distance' (the score) or to numeric columns such as "
+            f"{format_examples(list(spec.covariates), 5)}."
+        )
     cs = prepare_cross_section(data, spec, extra=(*strata_cols, *mahvars, *cov_cals))
     treated = cs.treated
     n = cs.n
@@ -314,7 +321,7 @@ def match(
         sub, cuts = subclassify(
             treated,
             score,
-            subclass=subclass if np.ndim(subclass) == 0 else np.asarray(subclass),
+            subclass=subclass if np.ndim(subclass) == 0 else list(subclass),
             estimand=estimand,
             min_n=min_n,
             discarded=discarded,
