@@ -109,8 +109,9 @@ def att(
         "abadie_imbens"`` only; ``teffects nnmatch, biasadj()``).
     score_adjustment : bool, default False
         Account for the estimation of the propensity score matched on: the
-        Abadie & Imbens (2016) adjustment of the ATT variance (Stata's
-        ``teffects psmatch`` standard error). Needs ``se="abadie_imbens"`` after
+        Abadie & Imbens (2016) adjustment of the ATT variance (the adjustment
+        Stata's ``teffects psmatch`` applies; not compared with it). Needs
+        ``se="abadie_imbens"`` after
         nearest-neighbour matching with replacement on a ``"glm"`` or
         ``"probit"`` score, without caliper, exact strata or discarding; the
         conditional variances are then estimated by matching on the score.
