@@ -40,10 +40,12 @@ from tne_eval.inference import (
 )
 from tne_eval.matching import (
     CrossSectionSpec,
+    aggregate_units,
     balance,
     match,
     matched_panel,
     propensity_score,
+    trajectories,
     weightit,
 )
 from tne_eval.survey import (
@@ -72,6 +74,7 @@ __all__ = [
     "__version__",
     "adjust_pvalues",
     "aggregate",
+    "aggregate_units",
     "anderson_index",
     "att_gt",
     "balance",
@@ -92,6 +95,7 @@ __all__ = [
     "survey_ratio",
     "survey_regression",
     "territories",
+    "trajectories",
     "twfe",
     "twfe_event_study",
     "weightit",
