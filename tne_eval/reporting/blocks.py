@@ -336,8 +336,14 @@ class Chapter:
         if not self.has_truth:
             return
         lang = self.lang
-        covers = (rows["conf_low"] <= rows["truth"]) & (
-            rows["truth"] <= rows["conf_high"]
+        covers = pd.Series(
+            [
+                None if pd.isna(lo) or pd.isna(hi) else bool(lo <= tv <= hi)
+                for lo, tv, hi in zip(
+                    rows["conf_low"], rows["truth"], rows["conf_high"]
+                )
+            ],
+            dtype=object,
         )
         frame = pd.DataFrame(
             {
@@ -348,7 +354,7 @@ class Chapter:
                     for a, b in zip(rows["conf_low"], rows["conf_high"])
                 ],
                 label("truth", lang): rows["truth"],
-                label("covers", lang): covers.to_numpy(),
+                label("covers", lang): covers.to_numpy(dtype=object),
             }
         )
         body = table_html(frame, lang=lang, digits=digits)

@@ -103,6 +103,8 @@ def fmt_pvalue(p: object, lang: str = "fr") -> str:
 
 def fmt_interval(low: object, high: object, digits: int = 1, lang: str = "fr") -> str:
     """Format a confidence interval as ``[a ; b]`` (French) or ``[a, b]``."""
+    if _missing(low) and _missing(high):
+        return MISSING
     sep = " ; " if lang == "fr" else ", "
     return f"[{fmt_number(low, digits, lang)}{sep}{fmt_number(high, digits, lang)}]"
 

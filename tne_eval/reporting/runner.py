@@ -92,6 +92,19 @@ def _inject(nb: Any, parameters: Mapping[str, Any] | None) -> None:
     nb.cells.append(closing)
 
 
+def _kernel_env() -> dict[str, str]:
+    """The environment of the kernels: they import the tne_eval running the report."""
+    import os
+
+    import tne_eval
+
+    root = str(Path(tne_eval.__file__).resolve().parents[1])
+    env = dict(os.environ)
+    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join([root, *[p for p in paths if p != root]])
+    return env
+
+
 def execute_notebook(
     path: Path,
     *,
@@ -112,6 +125,10 @@ def execute_notebook(
         (at the top when there is none).
     progress : callable, optional
         Called as ``progress(done, total)`` after each cell.
+
+    The kernel imports the same tne_eval as the caller (its folder is put first
+    on the kernel's ``PYTHONPATH``), so the numbers come from the code that
+    records them.
 
     Raises
     ------
@@ -144,7 +161,7 @@ def execute_notebook(
         on_cell_executed=on_cell_executed,
     )
     try:
-        client.execute()
+        client.execute(env=_kernel_env())
     except CellTimeoutError as err:
         raise NotebookExecutionError(
             f"{path.name}: a cell ran longer than {timeout} s; raise the timeout "
