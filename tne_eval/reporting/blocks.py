@@ -107,6 +107,29 @@ def school_year_axis(ax: Any, years: Sequence[int], lang: str = "fr") -> None:
     ax.set_xlabel(label("school_year", lang))
 
 
+def _localise_ticks(fig: Any, lang: str) -> None:
+    """Write the numeric tick labels of ``fig`` in ``lang`` (decimal comma, minus)."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, ScalarFormatter
+
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if not isinstance(axis.get_major_formatter(), ScalarFormatter):
+                continue  # text labels (school years, departments) stay as they are
+            ticks = [float(v) for v in axis.get_majorticklocs()]
+            digits = next(
+                (
+                    d
+                    for d in range(4)
+                    if all(abs(round(v, d) - v) < 1e-9 for v in ticks)
+                ),
+                4,
+            )
+            axis.set_major_locator(FixedLocator(ticks))
+            axis.set_major_formatter(
+                FuncFormatter(lambda v, _pos, d=digits: fmt_number(v, d, lang))
+            )
+
+
 def department_label(code: str, names: Mapping[str, str]) -> str:
     """``Aisne (02)``: a department by its full name and code."""
     return f"{names.get(code, code)} ({code})"
@@ -267,6 +290,7 @@ class Chapter:
         """
         import matplotlib.pyplot as plt
 
+        _localise_ticks(fig, self.lang)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
         plt.close(fig)

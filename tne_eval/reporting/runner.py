@@ -93,7 +93,7 @@ def _inject(nb: Any, parameters: Mapping[str, Any] | None) -> None:
 
 
 def _kernel_env() -> dict[str, str]:
-    """The environment of the kernels: they import the tne_eval running the report."""
+    """Build the kernels' environment: they import the tne_eval running the report."""
     import os
 
     import tne_eval
