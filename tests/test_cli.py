@@ -22,6 +22,38 @@ def test_subcommands_registered():
     assert args.command == "report" and args.out == "x"
     args = parser.parse_args(["simulate", "--out", "y"])
     assert args.command == "simulate"
+    args = parser.parse_args(["reproduce", "--check"])
+    assert args.command == "reproduce" and args.check and not args.update
+
+
+@pytest.mark.notebooks
+def test_reproduce_check_prints_a_readable_diff_and_fails(tmp_path, capsys):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("seed = 1", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(
+            "from tne_eval.reporting import publish_key_numbers\n"
+            "publish_key_numbers({'att.estimate': 1.5 + seed, 'att.inference': 'cluster'})"
+        ),
+    ]
+    nbformat.write(nb, tmp_path / "demo.ipynb")
+    argv = ["reproduce", "--notebooks", str(tmp_path), "--quiet"]
+    assert main([*argv, "--check"]) == 2  # no manifest yet: usage error
+    assert "no committed manifest" in capsys.readouterr().err
+    assert main([*argv, "--update"]) == 0
+    manifest = json.loads((tmp_path / "key_numbers.json").read_text())
+    assert manifest["chapters"]["demo"]["att.estimate"] == 2021 + 1.5  # seed injected
+    capsys.readouterr()
+    assert main([*argv, "--check"]) == 0
+    assert "Reproduced: the 2 numbers" in capsys.readouterr().out
+    manifest["chapters"]["demo"]["att.estimate"] = 2023.0
+    manifest["versions"]["numpy"] = "0.0"
+    (tmp_path / "key_numbers.json").write_text(json.dumps(manifest))
+    assert main([*argv, "--check"]) == 1
+    captured = capsys.readouterr()
+    assert "1 difference(s) among 2 committed numbers" in captured.err
+    assert "  - demo: att.estimate: fresh 2022.5 != committed 2023.0" in captured.err
+    assert "note: library version differs: numpy" in captured.out
 
 
 def test_missing_subcommand():
@@ -135,8 +167,18 @@ def test_bad_arguments_exit_2_without_traceback(tmp_path):
     [
         (
             "report",
-            "Execute every notebook of the notebook folder",
-            ["(default: notebooks)", "(default: reports)", "(default: 1800)"],
+            "Execute every chapter notebook",
+            [
+                "(default: notebooks)",
+                "(default: reports)",
+                "(default: 1800)",
+                "(default: fr)",
+            ],
+        ),
+        (
+            "reproduce",
+            "Re-execute every chapter with the parameters recorded",
+            ["(default: notebooks)", "(default: 1800)"],
         ),
         (
             "simulate",
