@@ -1,15 +1,15 @@
-"""Execute the evaluation notebooks and write the report.
+"""Execute the chapter notebooks and write the report.
 
-The key numbers that the notebooks publish (:func:`publish_key_numbers`) are
+The key numbers that the chapters publish (:func:`publish_key_numbers`) are
 **regression numbers produced by tne_eval itself**, not external references:
 they record what this library computed on the committed synthetic world at a
-given commit, so that a later change that moves an estimate is noticed. They are
-checked within stated tolerances (:func:`compare_key_numbers`: ``rtol=1e-6``,
-``atol=1e-9``). What produced the committed copy (tne_eval version, git commit,
-Python and library versions, the command, the date, the synthetic world's
-manifest) is recorded next to it in ``key_numbers.provenance.json`` by
-:func:`write_key_numbers`. Validation against external references (published
-numbers, R ``did``) lives in the test suite, not here.
+given commit, so that a later change that moves an estimate is noticed. They
+form the results manifest (:mod:`tne_eval.reporting.manifest`), checked within
+stated tolerances (``rtol=1e-6``, ``atol=1e-9``). What produced the committed
+copy (git commit, command, date) is recorded next to it in
+``key_numbers.provenance.json`` by :func:`write_key_numbers`. Validation against
+external references (published numbers, R ``did``) lives in the test suite, not
+here.
 """
 
 from __future__ import annotations
@@ -158,6 +158,8 @@ def execute_notebook(
         timeout=timeout,
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
+        # the kernel's own start-up warnings would interleave with the progress lines
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
         on_cell_executed=on_cell_executed,
     )
     try:
@@ -483,7 +485,8 @@ def run_report(
         )
     parameters = dict(DEFAULT_PARAMETERS)
     parameters.update(lang=lang, seed=int(seed))
-    parameters["data_dir"] = None if data_dir is None else str(data_dir)
+    # absolute: the kernels run in the notebook folder
+    parameters["data_dir"] = None if data_dir is None else str(Path(data_dir).resolve())
     if outcomes is not None:
         parameters["outcomes"] = list(outcomes)
     folder = Path(data_dir) if data_dir is not None else default_data_dir()
