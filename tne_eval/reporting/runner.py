@@ -67,29 +67,36 @@ class ReportRun:
 
 
 def _inject(nb: Any, parameters: Mapping[str, Any] | None) -> None:
-    """Add the injected-parameters cell (after ``parameters``) and the closing cell."""
+    """Add the injected-parameters cell and, to a chapter, the closing cell.
+
+    The parameters go right after the cell tagged ``parameters`` (at the top
+    when there is none). A chapter (a notebook with a ``parameters`` cell) gets
+    a last cell that closes its :class:`~tne_eval.reporting.blocks.Chapter`, so
+    that the warnings it captured are written as notes.
+    """
     import nbformat
 
+    where = next(
+        (
+            i + 1
+            for i, c in enumerate(nb.cells)
+            if "parameters" in c.get("metadata", {}).get("tags", [])
+        ),
+        None,
+    )
     if parameters:
         code = "# Parameters injected by tne-eval report\n" + "".join(
             f"{k} = {v!r}\n" for k, v in parameters.items()
         )
         cell = nbformat.v4.new_code_cell(code)
         cell.metadata["tags"] = ["injected-parameters"]
-        where = next(
-            (
-                i + 1
-                for i, c in enumerate(nb.cells)
-                if "parameters" in c.get("metadata", {}).get("tags", [])
-            ),
-            0,
+        nb.cells.insert(where or 0, cell)
+    if where is not None:
+        closing = nbformat.v4.new_code_cell(
+            "from tne_eval.reporting.blocks import close_current\nclose_current()"
         )
-        nb.cells.insert(where, cell)
-    closing = nbformat.v4.new_code_cell(
-        "from tne_eval.reporting.blocks import close_current\nclose_current()"
-    )
-    closing.metadata["tags"] = ["injected-closing"]
-    nb.cells.append(closing)
+        closing.metadata["tags"] = ["injected-closing"]
+        nb.cells.append(closing)
 
 
 def _kernel_env() -> dict[str, str]:
