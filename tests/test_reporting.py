@@ -144,8 +144,13 @@ def test_every_registered_chapter_has_a_notebook_with_parameters():
         assert len(cells) == 1, chapter.stem
         for name in DEFAULT_PARAMETERS:
             assert f"{name} = " in cells[0].source, (chapter.stem, name)
-        langs = [set(c.metadata.get("tags", [])) & {"fr", "en"} for c in nb.cells]
-        assert {"fr"} in langs and {"en"} in langs, chapter.stem
+        source = "\n".join(c.source for c in nb.cells)
+        assert "Chapter(lang=lang, data_dir=data_dir, seed=seed)" in source, (
+            chapter.stem
+        )
+        assert source.count("ch.title(") == 1, (
+            chapter.stem
+        )  # a title stating the finding
 
 
 # --- formats ----------------------------------------------------------------------
@@ -349,5 +354,14 @@ def test_document_numbers_figures_and_tables_and_builds_contents():
         and "Chapter" not in page
     )
     assert page.index("Synthèse") < page.index("Sommaire") < page.index("Chapitre</h2>")
+    titled = nbformat.v4.new_notebook()
+    late = nbformat.v4.new_code_cell("")
+    late.outputs = [
+        out({"kind": "html", "html": "<p>first</p>"}),
+        out({"kind": "title", "text": "A finding"}),
+    ]
+    titled.cells = [late]
+    other = render_document([ChapterPage("y", titled)], lang="en", summary_html="")
+    assert other.index("<h2 id='1-a-finding'>1. A finding</h2>") < other.index("first")
     assert "href='#section-a'" in page and "<h3 id='section-a'>" in page
     assert "<li>a note</li>" in page

@@ -267,6 +267,14 @@ class Chapter:
         return fmt_interval(low, high, digits, self.lang)
 
     # -- blocks -------------------------------------------------------------------
+    def title(self, fr: str, en: str) -> None:
+        """Write the chapter's title, stating its finding (placed first, numbered).
+
+        It may be written once the numbers it states are computed: the report
+        puts it at the top of the chapter and numbers it.
+        """
+        _display({"kind": "title", "text": self.t(fr, en)})
+
     def heading(self, fr: str, en: str) -> None:
         """Write a section heading (listed in the table of contents)."""
         _display({"kind": "heading", "text": self.t(fr, en)})

@@ -156,11 +156,17 @@ def _shift_headings(text: str) -> str:
     )
 
 
-def chapter_html(page: ChapterPage, lang: str, counter: _Counter) -> str:
-    """Render one chapter (its narrative and blocks, no code)."""
+def chapter_html(
+    page: ChapterPage, lang: str, counter: _Counter, number: int | None = None
+) -> str:
+    """Render one chapter (its narrative and blocks, no code).
+
+    A ``title`` block goes first, numbered ``number``; without one, the
+    chapter's first Markdown heading is its title.
+    """
     import mistune
 
-    parts = []
+    parts, titles = [], []
     for cell in page.notebook.cells:
         if cell.cell_type == "markdown":
             cell_lang = _cell_lang(cell)
@@ -169,9 +175,15 @@ def chapter_html(page: ChapterPage, lang: str, counter: _Counter) -> str:
         elif cell.cell_type == "code":
             for output in cell.get("outputs", []):
                 block = output.get("data", {}).get(BLOCK_MIME)
-                if block:
+                if not block:
+                    continue
+                if block.get("kind") == "title":
+                    lead = f"{number}. " if number is not None else ""
+                    titles.append(f"<h2>{lead}{html.escape(block['text'])}</h2>")
+                else:
                     parts.append(_render_block(dict(block), counter, lang))
-    return f"<section class='chapter' id='{page.stem}'>{''.join(parts)}</section>"
+    body = "".join(titles[:1] + parts)
+    return f"<section class='chapter' id='{page.stem}'>{body}</section>"
 
 
 def _slug(text: str, used: set[str]) -> str:
@@ -243,7 +255,9 @@ def render_document(
         A complete HTML document with inlined style and embedded figures.
     """
     counter = _Counter()
-    chapters = "".join(chapter_html(p, lang, counter) for p in pages)
+    chapters = "".join(
+        chapter_html(p, lang, counter, number=i) for i, p in enumerate(pages, start=1)
+    )
     mark = "<!--chapters-->"
     body, toc = _toc(summary_html + mark + chapters)
     summary, chapters = body.split(mark, 1)
