@@ -213,6 +213,15 @@ def render_summary(
             else f"The small-sample test of parallel pre-trends gives a p-value of "
             f"{fmt_pvalue(pre_p, lang)}. "
         )
+    every_year = _get(numbers, "01_data_and_design", "share_schools_every_year")
+    if every_year is not None:
+        limits += (
+            f"Seuls {fmt_percent(every_year, 0, lang)} des établissements sont observés "
+            "toutes les années. "
+            if fr
+            else f"Only {fmt_percent(every_year, 0, lang)} of schools are observed every "
+            "year. "
+        )
     if response is not None:
         limits += (
             f"L'enquête auprès des enseignants n'a obtenu que "
