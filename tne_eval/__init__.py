@@ -42,6 +42,14 @@ from tne_eval.matching import (
     propensity_score,
     weightit,
 )
+from tne_eval.power import (
+    PowerDesign,
+    VarianceComponents,
+    mde,
+    power_analytic,
+    simulate_power,
+    variance_components,
+)
 
 __all__ = [
     "CR2",
@@ -51,9 +59,11 @@ __all__ = [
     "CrossSectionSpec",
     "MultiplierBootstrap",
     "PanelSpec",
+    "PowerDesign",
     "PreparedPanel",
     "RandomizationResult",
     "RepeatedCrossSectionSpec",
+    "VarianceComponents",
     "WildBootstrap",
     "__version__",
     "aggregate",
@@ -63,13 +73,17 @@ __all__ = [
     "did_2x2",
     "match",
     "matched_panel",
+    "mde",
+    "power_analytic",
     "pre_trend_test",
     "prepare_panel",
     "propensity_score",
     "randomization_test",
+    "simulate_power",
     "territories",
     "twfe",
     "twfe_event_study",
+    "variance_components",
     "weightit",
     # every error and warning of tne_eval.errors, imported above
     *_errors.__all__,
