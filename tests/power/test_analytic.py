@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest
 from statsmodels.stats.power import NormalIndPower, TTestIndPower
 
 import tne_eval as tne
+import tne_eval.datasets
 from tne_eval.errors import (
     ConfigError,
     IdentificationError,
@@ -66,9 +66,7 @@ def test_two_group_normal_limit_equals_normalindpower():
     res = power_analytic(design, vc, estimand="simple", df="normal", alpha=0.1)
     sd_change = np.sqrt(2 * 1.5)
     effects = np.array([0.2, 0.9, 1.7]) * sd_change
-    ref = [
-        NormalIndPower().power(d / sd_change, 7, 0.1, ratio=11 / 7) for d in effects
-    ]
+    ref = [NormalIndPower().power(d / sd_change, 7, 0.1, ratio=11 / 7) for d in effects]
     np.testing.assert_allclose(res.power_at(effects), ref, rtol=RTOL_POWER)
     # Bloom's MDE with normal critical values
     se = sd_change * np.sqrt(1 / 7 + 1 / 11)
@@ -352,5 +350,3 @@ def test_summary_renders():
     assert "MDE at power 0.8" in text
     assert "never: 89" in text
     assert list(res.to_frame().columns) == ["power", "effect_over_se"]
-
-

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import tne_eval as tne
+import tne_eval.datasets
 from tne_eval.errors import SpecError, TneEvalTypeError
 from tne_eval.power import (
     PowerDesign,

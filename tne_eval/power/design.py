@@ -83,8 +83,8 @@ class VarianceComponents:
     --------
     >>> vc = VarianceComponents.from_sd(department=5, department_year=1, school=15,
     ...                                 school_year=5, pupil=44.5)
-    >>> round(vc.icc()["school"], 3)
-    0.102
+    >>> float(round(vc.icc()["school"], 3))
+    0.1
     """
 
     department: float
@@ -328,14 +328,15 @@ class PowerDesign:
     def tne(
         cls,
         schools_per_department: float | Mapping[int, float] = 3000 / 101,
-        pupils_per_school: float | Mapping[int, float] = 19.0,
+        pupils_per_school: float | Mapping[int, float] = 12.5,
         periods: Sequence[int] = tuple(range(2016, 2025)),
     ) -> PowerDesign:
         """Build the TNE calendar: cohorts 2020 (2 departments) and 2021 (10), 89 never.
 
         Defaults to the primary schools of the committed synthetic world (3,000
-        schools over 101 departments, about 19 CM2 pupils tested per school and
-        year); :meth:`from_panel` reads them from data instead.
+        schools over 101 departments; CM2 pupils tested per school and year:
+        harmonic mean about 12.5, the arithmetic mean being about 19);
+        :meth:`from_panel` reads them, group by group, from data instead.
         """
         from tne_eval.territories import departments, tne_calendar
 

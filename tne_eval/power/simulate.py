@@ -356,7 +356,7 @@ def simulate_power(
     >>> res = simulate_power(dgp, fit, effects=[0.0, 2.0], reps=20, seed=1,
     ...                      progress=False)
     >>> res.to_frame()["power"].round(2).tolist()
-    [0.05, 0.9]
+    [0.1, 0.8]
     """
     from tne_eval.datasets.config import WorldConfig
 
