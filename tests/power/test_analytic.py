@@ -350,3 +350,44 @@ def test_summary_renders():
     assert "MDE at power 0.8" in text
     assert "never: 89" in text
     assert list(res.to_frame().columns) == ["power", "effect_over_se"]
+
+
+def test_pooled_estimand_is_static_twfe_for_one_cohort(rng):
+    """For one cohort on a balanced panel, the pooled 2x2 is static TWFE."""
+    design = PowerDesign({4: 3}, 5, range(1, 7), 2, 5)
+    panel = RandomEffectsPanel(design, VC)(1.3, rng)
+    spec = tne.PanelSpec(
+        unit="school", time="period", outcome="y", cohort="cohort", cluster="department"
+    )
+    with pytest.warns(tne.SmallClusterWarning):
+        fit = tne.twfe(panel, spec)
+    weights = estimand_weights(design, "pooled")
+    means = panel.groupby(["cohort", "period"])["y"].mean()
+    ours = sum(weights[k] @ means.loc[k].to_numpy() for k in design.groups)
+    np.testing.assert_allclose(ours, fit.estimates.iloc[0], rtol=1e-10)
+
+
+def test_from_panel_errors_and_no_mutation():
+    panel = pd.DataFrame(
+        {
+            "s": ["a", "a", "b", "b", "c", "c"],
+            "t": [1, 2, 1, 2, 1, 2],
+            "g": [2, 2, 0, 0, 2, 2],
+            "d": ["x", "x", "y", "y", "x", "x"],
+        }
+    )
+    before = panel.copy()
+    design = PowerDesign.from_panel(
+        panel, unit="s", time="t", cohort="g", department="d"
+    )
+    pd.testing.assert_frame_equal(panel, before)
+    assert design.cohorts == {2: 1} and design.schools(2) == 2.0
+    bad = panel.assign(g=[2, 2, 0, 0, 0, 0])
+    with pytest.raises(tne.DataError, match="more than one cohort"):
+        PowerDesign.from_panel(bad, unit="s", time="t", cohort="g", department="d")
+    with pytest.raises(tne.DataError, match="no never-treated department"):
+        PowerDesign.from_panel(
+            panel.assign(g=2), unit="s", time="t", cohort="g", department="d"
+        )
+    with pytest.raises(tne.SpecError, match="not in the data"):
+        PowerDesign.from_panel(panel, unit="s", time="t", cohort="g", department="z")
