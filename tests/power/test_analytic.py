@@ -391,3 +391,19 @@ def test_from_panel_errors_and_no_mutation():
         )
     with pytest.raises(tne.SpecError, match="not in the data"):
         PowerDesign.from_panel(panel, unit="s", time="t", cohort="g", department="z")
+
+
+def test_power_curve_is_finite_where_scipy_nct_returns_nan():
+    from scipy import stats
+
+    from tne_eval.power import power_curve
+
+    # scipy 1.17 returns NaN for some far lower tails (below 1e-15) of t(1)
+    d = np.linspace(15.0, 40.0, 2001)
+    for df in (1.0, 1.0005, 1.04, 1.062, 2.0):
+        c = stats.t.ppf(0.975, df)
+        p = power_curve(d, 1.0, df=df)
+        assert np.all(np.isfinite(p))
+        assert np.all(np.diff(p) >= 0)
+        # the lower tail is negligible there: power is the upper tail
+        np.testing.assert_allclose(p, stats.nct.sf(c, df, d), rtol=1e-12)
