@@ -339,8 +339,8 @@ def simulate_power(
     (e.g. no comparison units in a draw) counts as missing, not as a
     non-rejection; the number is in ``notes`` and ``n_valid``. Warnings raised
     while drawing and estimating are recorded rather than shown, and counted
-    by class in ``notes``. Power is the rejection rate among valid replications, with
-    binomial standard error :math:`\sqrt{\hat p(1-\hat p)/R_{\text{valid}}}`.
+    by class in ``notes``. Power is the rejection rate among valid
+    replications, with binomial standard error :math:`\sqrt{\hat p(1-\hat p)/R_{\text{valid}}}`.
 
     Examples
     --------
