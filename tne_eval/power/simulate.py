@@ -188,7 +188,7 @@ class PowerResult(SummaryDisplay):
         analytic: AnalyticPower | None = None,
         **kw: Any,
     ) -> Axes:
-        """Plot simulated power with MC intervals (:func:`tne_eval.plotting.plot_power`)."""
+        """Plot simulated power with MC intervals (see ``plotting.plot_power``)."""
         from tne_eval.plotting.power import plot_power
 
         return plot_power(self, analytic=analytic, ax=ax, **kw)
@@ -340,7 +340,8 @@ def simulate_power(
     non-rejection; the number is in ``notes`` and ``n_valid``. Warnings raised
     while drawing and estimating are recorded rather than shown, and counted
     by class in ``notes``. Power is the rejection rate among valid
-    replications, with binomial standard error :math:`\sqrt{\hat p(1-\hat p)/R_{\text{valid}}}`.
+    replications, with binomial standard error
+    :math:`\sqrt{\hat p(1-\hat p)/R_{\text{valid}}}`.
 
     Examples
     --------
