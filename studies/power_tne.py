@@ -143,6 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "power_mc_se": row["power_se"],
                     "mean_std_error": row["mean_std_error"],
                     "sd_estimate": row["sd_estimate"],
+                    "sd_error": row["sd_error"],
                     "analytic_se": res[key]["clusters"].std_error,
                     "power_analytic_clusters": float(
                         res[key]["clusters"].power_at(row["mean_truth"])[0]

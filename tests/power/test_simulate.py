@@ -64,6 +64,7 @@ def test_simulated_power_agrees_with_analytic_small():
         "sd_estimate",
         "mean_std_error",
         "mean_truth",
+        "sd_error",
         "n_valid",
     ]
 
@@ -115,7 +116,10 @@ def test_common_random_numbers_across_effects():
     )
     est = res.records.pivot(index="rep", columns="effect", values="estimate")
     np.testing.assert_allclose(est[2.0] - est[0.0], 2.0, rtol=1e-10)
-    assert res.to_frame()["mean_truth"].eq(2.0).all()
+    table = res.to_frame()
+    assert table["mean_truth"].eq(2.0).all()
+    # a constant truth: the SD of the errors is the SD of the estimates
+    np.testing.assert_allclose(table["sd_error"], table["sd_estimate"], rtol=1e-12)
 
 
 def test_any_inference_object_is_passed_through():

@@ -164,8 +164,10 @@ class PowerResult(SummaryDisplay):
             Index ``effect``; columns ``power`` (rejection rate at ``alpha``),
             ``power_se`` (binomial Monte Carlo SE,
             :math:`\sqrt{p(1-p)/R}`), ``mean_estimate``, ``sd_estimate``,
-            ``mean_std_error``, ``mean_truth`` and ``n_valid`` (replications
-            whose estimator returned a finite p-value).
+            ``mean_std_error``, ``mean_truth``, ``sd_error`` (SD of estimate
+            minus truth, when ``truth`` is given: the estimator's sampling SD
+            when the truth itself varies across draws) and ``n_valid``
+            (replications whose estimator returned a finite p-value).
         """
         return self.table.copy()
 
@@ -325,7 +327,7 @@ def simulate_power(
     PowerResult
         ``to_frame()``: index ``effect``; ``power``, ``power_se``,
         ``mean_estimate``, ``sd_estimate``, ``mean_std_error``,
-        ``mean_truth``, ``n_valid``.
+        ``mean_truth``, ``sd_error``, ``n_valid``.
 
     Raises
     ------
@@ -431,6 +433,7 @@ def _tabulate(records: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for effect, grp in records.groupby("effect", sort=False):
         valid = grp["reject"].dropna().astype(float)
+        error = (grp["estimate"] - grp["truth"]).dropna()
         n = int(valid.size)
         p = float(valid.mean()) if n else np.nan
         rows.append(
@@ -444,6 +447,7 @@ def _tabulate(records: pd.DataFrame) -> pd.DataFrame:
                 else np.nan,
                 "mean_std_error": float(grp["std_error"].mean()),
                 "mean_truth": float(grp["truth"].mean()),
+                "sd_error": float(error.std(ddof=1)) if error.size > 1 else np.nan,
                 "n_valid": n,
             }
         )
