@@ -14,6 +14,12 @@ simple ATT and ATT(2020) (school weighting) times the scale, with the
 degrees of freedom of ``Cluster()`` (G - 1) and with the Welch-Satterthwaite
 rule.
 
+The design itself is random across worlds: department sizes are drawn with each
+seed, so the 2020 cohort has from about 25 to 140 CM2 schools. The Monte Carlo
+SD of the estimates is therefore compared both with the analytic SE of the
+committed world's design and with the root mean analytic variance over the
+simulated worlds' own designs (``analytic_se_world_designs``).
+
 Usage::
 
     python studies/power_tne.py --reps 100 --jobs 2
@@ -34,7 +40,8 @@ import pandas as pd
 
 import tne_eval as tne
 from studies._provenance import run_record
-from tne_eval.datasets import WorldConfig, load_synthetic
+from tne_eval._parallel import parallel_map, spawn_generators
+from tne_eval.datasets import WorldConfig, load_synthetic, simulate
 from tne_eval.power import PowerDesign, VarianceComponents, power_analytic
 
 REPO = Path(__file__).resolve().parents[1]
@@ -105,6 +112,40 @@ def analytic():
     return design, vc, out
 
 
+def _world_seeds(seed: int, reps: int) -> list[int]:
+    """World seeds of the replications, as :func:`tne_eval.simulate_power` draws them.
+
+    ``main`` checks the derivation: the mean truth of these worlds must equal the
+    one simulate_power reports.
+    """
+    reps_seeds = [int(g.integers(0, 2**63 - 1)) for g in spawn_generators(seed, reps)]
+    return [int(np.random.default_rng(s).integers(0, 2**31 - 1)) for s in reps_seeds]
+
+
+def _design_variances(world_seed: int) -> dict[str, float]:
+    """Analytic variances (df irrelevant) for one simulated world's own design."""
+    world = simulate(WorldConfig(seed=world_seed))
+    panel = world.school_panel
+    cm2 = panel.loc[panel["grade"] == "CM2"]
+    design = PowerDesign.from_panel(
+        cm2,
+        unit="school_id",
+        time="year",
+        cohort="first_treated",
+        department="department",
+        n_pupils="n_pupils",
+    )
+    vc = VarianceComponents.from_world(subject="french")
+    group = power_analytic(design, vc, estimand="group", cohort=2020, df="clusters")
+    return {
+        "simple": power_analytic(design, vc, df="clusters").std_error ** 2,
+        "group_2020": group.std_error**2,
+        "truth_simple": _truth(world, "simple"),
+        "truth_group_2020": _truth(world, "group_2020"),
+        "schools_2020": design.cohort_size(2020),
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point (see the module docstring)."""
     argv = list(sys.argv if argv is None else argv)
@@ -131,8 +172,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             truth=lambda w, key=key: _truth(w, key),
             n_jobs=args.jobs,
         )
+    per_world = pd.DataFrame(
+        parallel_map(
+            _design_variances,
+            _world_seeds(args.seed, args.reps),
+            n_jobs=args.jobs,
+            desc="designs",
+        )
+    )
     for key, sim in sims.items():
         table = sim.to_frame()
+        if 1.0 in table.index and not np.isclose(
+            table.loc[1.0, "mean_truth"], per_world[f"truth_{key}"].mean(), rtol=1e-10
+        ):
+            raise RuntimeError("world seeds differ from those of simulate_power")
         for scale, row in table.iterrows():
             rows.append(
                 {
@@ -145,6 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "sd_estimate": row["sd_estimate"],
                     "sd_error": row["sd_error"],
                     "analytic_se": res[key]["clusters"].std_error,
+                    "analytic_se_world_designs": float(np.sqrt(per_world[key].mean())),
                     "power_analytic_clusters": float(
                         res[key]["clusters"].power_at(row["mean_truth"])[0]
                     ),
@@ -172,6 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for key, by_rule in res.items()
         },
         "rows": rows,
+        "schools_2020_across_worlds": per_world["schools_2020"].describe().to_dict(),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, default=float) + "\n")
