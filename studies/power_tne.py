@@ -15,7 +15,7 @@ degrees of freedom of ``Cluster()`` (G - 1) and with the Welch-Satterthwaite
 rule.
 
 The design itself is random across worlds: department sizes are drawn with each
-seed, so the 2020 cohort has from about 25 to 140 CM2 schools. The Monte Carlo
+seed, so the 2020 cohort has from 25 to 143 CM2 schools (seed 20240601). The Monte Carlo
 SD of the estimates is therefore compared both with the analytic SE of the
 committed world's design and with the root mean analytic variance over the
 simulated worlds' own designs (``analytic_se_world_designs``).
