@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 
@@ -101,8 +102,11 @@ def run_cli(*args, cwd):
 
 def assert_one_line_error(stderr, command):
     # the Jupyter kernel started by `report` may log its own warnings
+    # and `report` prints one progress line per chapter ("[1/5] name ...")
     lines = [
-        x for x in stderr.strip().splitlines() if not x.startswith("[IPKernelApp]")
+        x
+        for x in stderr.strip().splitlines()
+        if not x.startswith("[IPKernelApp]") and not re.match(r"\[\d+/\d+\] ", x)
     ]
     assert len(lines) == 1, stderr
     assert lines[0].startswith(f"tne-eval {command}: error: ")

@@ -26,8 +26,8 @@ def test_unknown_shortcut_lists_options():
     with pytest.raises(
         InferenceError,
         match=r"x does not support inference='hc3'; supported: IID, Cluster, "
-        r"MultiplierBootstrap, CR2, CR3, WildBootstrap, ConleyTaber, FermanPinto "
-        r"\(shortcuts: 'iid', 'cluster'",
+        r"MultiplierBootstrap, CR2, CR3, WildBootstrap, ConleyTaber, FermanPinto, "
+        r"BoundSurveyDesign \(shortcuts: 'iid', 'cluster'",
     ):
         resolve("hc3", estimator="x", store_type=InfluenceScores)
 

@@ -177,20 +177,22 @@ def execute_notebook(
             "(--timeout) or open the notebook in Jupyter to see which cell."
         ) from err
     except CellExecutionError as err:
-        cell = next(
-            (
-                i
-                for i, c in enumerate(nb.cells)
-                if any(o.get("output_type") == "error" for o in c.get("outputs", []))
-            ),
-            None,
-        )
+        # the index of the failing cell in the notebook as written (injected
+        # cells are not counted), so it matches what Jupyter shows
+        cell, own = None, 0
+        for c in nb.cells:
+            tags = c.get("metadata", {}).get("tags", [])
+            injected = any(str(t).startswith("injected-") for t in tags)
+            if any(o.get("output_type") == "error" for o in c.get("outputs", [])):
+                cell = None if injected else own
+                break
+            own += 0 if injected else 1
         where = f"cell {cell}" if cell is not None else "a cell"
         ename = getattr(err, "ename", "") or "error"
         evalue = " ".join(str(getattr(err, "evalue", "")).split()).rstrip(".")
         raise NotebookExecutionError(
-            f"{path.name} failed in {where} (counting from 0, with the injected "
-            f"parameters) with {ename}: {evalue}. Run the notebook in Jupyter to "
+            f"{path.name} failed in {where} (counting from 0, as in Jupyter) "
+            f"with {ename}: {evalue}. Run the notebook in Jupyter to "
             "see the traceback."
         ) from err
     except NoSuchKernel as err:
