@@ -17,6 +17,8 @@ from tne_eval.inference import (
     CR3,
     IID,
     Cluster,
+    ConleyTaber,
+    FermanPinto,
     MultiplierBootstrap,
     WildBootstrap,
     supported,
@@ -27,7 +29,16 @@ from tne_eval.notes import INFERENCE_KINDS, NoteKind
 
 
 def test_supported_sets_come_from_the_registry():
-    assert supported(InfluenceScores) == (IID, Cluster, MultiplierBootstrap)
+    assert supported(InfluenceScores) == (
+        IID,
+        Cluster,
+        MultiplierBootstrap,
+        CR2,
+        CR3,
+        WildBootstrap,
+        ConleyTaber,
+        FermanPinto,
+    )
     assert supported(RegressionScores) == (IID, Cluster, CR2, CR3, WildBootstrap)
     assert supported(InfluenceScores) == ATT_GT_SUPPORTED
     assert supported(RegressionScores) == TWFE_SUPPORTED

@@ -25,7 +25,9 @@ def test_shortcuts(shortcut, expected):
 def test_unknown_shortcut_lists_options():
     with pytest.raises(
         InferenceError,
-        match=r"x does not support inference='hc3'; supported: IID, Cluster, MultiplierBootstrap \(shortcuts: 'iid', 'cluster'",
+        match=r"x does not support inference='hc3'; supported: IID, Cluster, "
+        r"MultiplierBootstrap, CR2, CR3, WildBootstrap, ConleyTaber, FermanPinto "
+        r"\(shortcuts: 'iid', 'cluster'",
     ):
         resolve("hc3", estimator="x", store_type=InfluenceScores)
 

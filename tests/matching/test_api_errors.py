@@ -219,7 +219,7 @@ def test_effect_options(data, spec):
     m = match(data, spec)
     with pytest.raises(SpecError, match="inference applies to se='cluster'"):
         att(data, spec, m, inference="iid")
-    with pytest.raises(InferenceError, match="does not support inference='cr2'"):
+    with pytest.raises(InferenceError, match="CR2 needs the decomposition"):
         att(data, spec, m, se="cluster", inference="cr2")
     with pytest.raises(SpecError, match="fitted on other data"):
         att(data.iloc[::-1].reset_index(drop=True), spec, m)

@@ -8,12 +8,13 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from tne_eval._validation import check_alpha, check_choice, check_int
 from tne_eval.did.results import AggregateResult, GroupTimeResult, require_group_time
 from tne_eval.errors import SpecError, TneEvalTypeError
 from tne_eval.inference.registry import infer, resolve
-from tne_eval.inference.scores import InfluenceScores
+from tne_eval.inference.scores import GroupMeans, InfluenceScores
 from tne_eval.notes import INFERENCE_KINDS
 
 __all__ = ["aggregate"]
@@ -178,18 +179,30 @@ def aggregate(
     post = g <= t
     ok = np.isfinite(att)
 
-    rows: list[tuple[str, float, float, np.ndarray]] = []  # term, key, est, IF
+    rows: list[tuple[str, float, float, np.ndarray, dict]] = []  # term, key, est, IF
+    # each "ratio" estimate: cell weights and the estimated-shares IF (or None)
+    ratios: list[tuple[np.ndarray, np.ndarray | None]] = []
 
     def combine(keep: np.ndarray, weights: np.ndarray, with_wif: bool):
         est = float(weights @ att[keep])
         full = np.zeros(att.size)
         full[keep] = weights
         phi = infl @ full  # one pass over the stored influence functions
+        wif = None
         if with_wif:
-            phi += _weights_influence(
+            wif = _weights_influence(
                 keep, g, att, pg, unit_cohort_code, cohort_values, unit_w
             )
-        return est, phi
+            phi += wif
+        ratios.append((full, wif))
+        return est, phi, {len(ratios) - 1: 1.0}
+
+    def mean_of(recipes: list[dict]) -> dict:
+        out: dict[int, float] = {}
+        for rec in recipes:
+            for r, coef in rec.items():
+                out[r] = out.get(r, 0.0) + coef / len(recipes)
+        return out
 
     def shares(keep: np.ndarray) -> np.ndarray:
         p = np.array([pg[c] for c in g[keep]])
@@ -198,8 +211,8 @@ def aggregate(
     if kind == "simple":
         keep = post & (e <= max_e) & ok
         _require(keep, "post-treatment cells")
-        est, phi = combine(keep, shares(keep), True)
-        rows.append(("ATT", np.nan, est, phi))
+        est, phi, rec = combine(keep, shares(keep), True)
+        rows.append(("ATT", np.nan, est, phi, rec))
     elif kind == "dynamic":
         include = np.ones_like(att, dtype=bool)
         t_min, t_max = float(np.min(t)), float(np.max(t))
@@ -219,14 +232,13 @@ def aggregate(
             keep = (e == ev) & include & ok
             if not keep.any():
                 continue
-            est, phi = combine(keep, shares(keep), True)
-            per_e.append((ev, est, phi))
+            per_e.append((ev, *combine(keep, shares(keep), True)))
         pos = [r for r in per_e if r[0] >= 0]
         if pos:
             est = float(np.mean([r[1] for r in pos]))
             phi = np.mean(np.column_stack([r[2] for r in pos]), axis=1)
-            rows.append(("overall", np.nan, est, phi))
-        rows += [(f"e={int(ev)}", ev, est, phi) for ev, est, phi in per_e]
+            rows.append(("overall", np.nan, est, phi, mean_of([r[3] for r in pos])))
+        rows += [(f"e={int(ev)}", ev, est, phi, rec) for ev, est, phi, rec in per_e]
     elif kind == "group":
         per_g = []
         for c in np.unique(g):
@@ -234,8 +246,7 @@ def aggregate(
             if not keep.any():
                 continue
             w = np.full(keep.sum(), 1.0 / keep.sum())
-            est, phi = combine(keep, w, False)
-            per_g.append((c, est, phi))
+            per_g.append((c, *combine(keep, w, False)))
         _require(np.array([bool(per_g)]), "post-treatment cells")
         gs = np.array([r[0] for r in per_g])
         pgs = np.array([pg[c] for c in gs])
@@ -243,7 +254,7 @@ def aggregate(
         ests = np.array([r[1] for r in per_g])
         phi = np.column_stack([r[2] for r in per_g]) @ wts
         # influence of the estimated cohort shares (one "cell" per cohort)
-        phi = phi + _weights_influence(
+        wif = _weights_influence(
             np.ones(gs.size, dtype=bool),
             gs,
             ests,
@@ -252,21 +263,23 @@ def aggregate(
             cohort_values,
             unit_w,
         )
-        rows.append(("overall", np.nan, float(wts @ ests), phi))
-        rows += [(f"g={int(c)}", c, est, phi_c) for c, est, phi_c in per_g]
+        phi = phi + wif
+        cell_w = sum(wt * ratios[next(iter(r[3]))][0] for wt, r in zip(wts, per_g))
+        ratios.append((cell_w, wif))
+        rows.append(("overall", np.nan, float(wts @ ests), phi, {len(ratios) - 1: 1.0}))
+        rows += [(f"g={int(c)}", c, est, phi_c, rec) for c, est, phi_c, rec in per_g]
     else:  # calendar
         per_t = []
         for tt in np.unique(t[t >= np.min(g)]):
             keep = (t == tt) & post & ok
             if not keep.any():
                 continue
-            est, phi = combine(keep, shares(keep), True)
-            per_t.append((tt, est, phi))
+            per_t.append((tt, *combine(keep, shares(keep), True)))
         _require(np.array([bool(per_t)]), "post-treatment cells")
         est = float(np.mean([r[1] for r in per_t]))
         phi = np.mean(np.column_stack([r[2] for r in per_t]), axis=1)
-        rows.append(("overall", np.nan, est, phi))
-        rows += [(f"t={int(tt)}", tt, est_t, phi_t) for tt, est_t, phi_t in per_t]
+        rows.append(("overall", np.nan, est, phi, mean_of([r[3] for r in per_t])))
+        rows += [(f"t={int(tt)}", tt, e_t, p_t, rec) for tt, e_t, p_t, rec in per_t]
 
     key = {"dynamic": "event_time", "group": "cohort", "calendar": "time"}.get(kind)
     terms = pd.Index([r[0] for r in rows], name="term")
@@ -277,7 +290,16 @@ def aggregate(
         )
     out_table["estimate"] = [r[2] for r in rows]
     agg_if = np.column_stack([r[3] for r in rows])
-    agg_store = store.with_values(agg_if)
+    decomposition = None
+    if store.decomposition is not None:
+        decomposition = _aggregate_parts(
+            store, ratios, [r[4] for r in rows], g, infl.shape[1]
+        )
+    agg_store = store.with_values(
+        agg_if,
+        estimates=np.array([r[2] for r in rows], dtype=float),
+        decomposition=decomposition,
+    )
     inferred = infer(inf, agg_store, warn_user=False)
     options = MappingProxyType(
         {
@@ -303,6 +325,90 @@ def aggregate(
         provenance=_provenance(result, inf),
         kind=kind,
     )
+
+
+def _aggregate_parts(
+    store: InfluenceScores,
+    ratios: list[tuple[np.ndarray, np.ndarray | None]],
+    recipes: list[dict],
+    cell_cohort: np.ndarray,
+    n_cells: int,
+) -> GroupMeans:
+    r"""Build the group-mean decomposition of the aggregates (CR2, CR3, wild, CT, FP).
+
+    Every aggregate is a mean of "ratio" estimates
+    :math:`\sum_k a_k\widehat{ATT}_k` with cell weights :math:`a_k \ge 0` summing
+    to one (the cohort shares :math:`\hat p_k/\sum_l\hat p_l`, or fixed weights).
+    The comparison-group parts of the cells are kept, combined with
+    :math:`a`; the treated parts of a ratio estimate and the influence of its
+    estimated cohort shares (R did's ``wif``, which lives on treated rows) are
+    pooled into one part: the weighted mean over the treated rows of
+    :math:`z_i = \sum_k b_k(\Delta y_{ik} - \hat\mu_{C,k})/\sum_k b_k` with weights
+    :math:`\omega_i = w_i\sum_{k \ni i}b_k` when :math:`a_k\propto\hat p_kb_k`. The
+    leverage of a cluster on that part is its share of :math:`\omega`, which is
+    :math:`\sum_k a_k\ell_{c,T_k}`, the :math:`a`-weighted mean of its leverages
+    on the cells' treated parts (each treated part weighted by
+    :math:`|c_P|/\sum|c|`, which splits a cell's weight equally between the two
+    periods of repeated cross-sections). For ``method="reg"`` without covariates
+    on a balanced panel this is the exact jackknife leverage when no cluster is
+    both treated and comparison in an estimate that pools several cohorts (the
+    TNE design: treatment assigned to departments, never-treated comparison
+    group); the decomposition is marked ``exact`` only then.
+    """
+    dec = store.decomposition
+    tm = np.asarray(dec.treated, dtype=bool)
+    comb = np.asarray(dec.combine)
+    totals = np.asarray(dec.weights.sum(axis=0)).ravel()
+    totals = np.where(totals > 0, totals, 1.0)
+    treated_parts = sparse.csc_array(dec.parts[:, np.flatnonzero(tm)])
+    treated_w = sparse.csc_array(dec.weights[:, np.flatnonzero(tm)])
+    pooled_vals, pooled_w, pooled_cohort = [], [], []
+    a_mat = np.zeros((n_cells, len(ratios)))
+    for r, (a, wif) in enumerate(ratios):
+        a_mat[:, r] = a
+        coef = comb[tm] @ a
+        vals = treated_parts @ coef
+        if wif is not None:
+            vals = vals + wif
+        share = np.abs(coef) / max(np.abs(coef).sum(), 1e-300)
+        pooled_vals.append(vals)
+        pooled_w.append(treated_w @ (share / totals[tm]))
+        cohorts = np.unique(cell_cohort[a != 0])
+        pooled_cohort.append(float(cohorts[0]) if cohorts.size == 1 else np.nan)
+    beta = np.zeros((len(ratios), len(recipes)))
+    for j, rec in enumerate(recipes):
+        for r, c in rec.items():
+            beta[r, j] = c
+    ctrl = np.flatnonzero(~tm)
+    combine = np.vstack([comb[ctrl] @ (a_mat @ beta), beta])
+    out = GroupMeans(
+        parts=sparse.hstack(
+            [dec.parts[:, ctrl], sparse.csc_array(np.column_stack(pooled_vals))],
+            format="csc",
+        ),
+        weights=sparse.hstack(
+            [dec.weights[:, ctrl], sparse.csc_array(np.column_stack(pooled_w))],
+            format="csc",
+        ),
+        combine=combine,
+        treated=np.r_[np.zeros(ctrl.size, dtype=bool), np.ones(len(ratios), bool)],
+        cohort=np.r_[np.asarray(dec.cohort)[ctrl], pooled_cohort],
+        exact=False,
+    )
+    if not dec.exact:
+        return out
+    # exact only if no cluster is both treated and comparison where cohorts pool
+    pw = out.part_weight(store.cluster_code, store.n_clusters)
+    has = sparse.csc_array((pw > 0).astype(float))
+    for r in range(len(ratios)):
+        if np.isfinite(pooled_cohort[r]):
+            continue
+        in_ctrl = (comb[ctrl] @ a_mat[:, r] != 0).astype(float)
+        ctrl_clusters = np.asarray(has[:, : ctrl.size] @ in_ctrl).ravel() > 0
+        treated_clusters = has[:, [ctrl.size + r]].toarray().ravel() > 0
+        if np.any(treated_clusters & ctrl_clusters):
+            return out
+    return replace(out, exact=True)
 
 
 def _provenance(result: GroupTimeResult, inf: object):

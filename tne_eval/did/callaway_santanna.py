@@ -29,7 +29,7 @@ from tne_eval.errors import (
     SpecError,
 )
 from tne_eval.inference.registry import infer, resolve, supported
-from tne_eval.inference.scores import InfluenceScores
+from tne_eval.inference.scores import GroupMeans, InfluenceScores
 from tne_eval.notes import Note, NoteKind, as_notes
 from tne_eval.results.base import make_provenance
 
@@ -271,6 +271,12 @@ def att_gt(
         prep, control_group, anticipation, base_period, method, trim_level
     )
     notes += as_notes(cell_notes, NoteKind.ESTIMATION)
+    exact = method == "reg" and not prep.spec.covariates and data_kind == "panel"
+    store = replace(
+        store,
+        estimates=np.asarray(est, dtype=float),
+        decomposition=replace(store.decomposition, exact=exact),
+    )
     if not cells:
         raise IdentificationError(
             "No ATT(g,t) could be estimated: every cell lacks treated or comparison "
@@ -451,21 +457,77 @@ class _Skip(Exception):
     """A cell without comparison units: left out, with a note."""
 
 
+class _Parts:
+    """Collects the group-mean parts of the cells (:class:`GroupMeans`)."""
+
+    def __init__(self, treated_groups: tuple[bool, ...]) -> None:
+        self.treated_groups = treated_groups
+        self.rows: list[np.ndarray] = []
+        self.vals: list[np.ndarray] = []
+        self.wts: list[np.ndarray] = []
+        self.treated: list[bool] = []
+        self.cohort: list[float] = []
+        self.cell: list[int] = []
+
+    def add(self, j: int, cohort: float, idx, influence, group, row_w) -> None:
+        for code, is_treated in enumerate(self.treated_groups):
+            sel = group == code
+            if not sel.any():
+                continue
+            self.rows.append(idx[sel])
+            self.vals.append(influence[sel])
+            self.wts.append(row_w[sel])
+            self.treated.append(is_treated)
+            self.cohort.append(cohort)
+            self.cell.append(j)
+
+    def build(self, n: int, k: int) -> GroupMeans:
+        n_parts = len(self.rows)
+        indptr = np.r_[0, np.cumsum([r.size for r in self.rows])].astype(np.int64)
+        rows = np.concatenate(self.rows) if n_parts else np.empty(0, np.int64)
+
+        def csc(values: list[np.ndarray]) -> sparse.csc_array:
+            data = np.concatenate(values) if n_parts else np.empty(0)
+            return sparse.csc_array((data, rows, indptr), shape=(n, n_parts))
+
+        combine = np.zeros((n_parts, k))
+        combine[np.arange(n_parts), np.array(self.cell, dtype=np.int64)] = 1.0
+        return GroupMeans(
+            parts=csc(self.vals),
+            weights=csc(self.wts),
+            combine=combine,
+            treated=np.array(self.treated, dtype=bool),
+            cohort=np.array(self.cohort, dtype=float),
+            exact=False,
+        )
+
+
 def _estimate_cells(
-    cells_all: list[_Cell], n: int, estimate, notes: list[str], *, sparse_store=False
+    cells_all: list[_Cell],
+    n: int,
+    estimate,
+    notes: list[str],
+    row_w: np.ndarray,
+    treated_groups: tuple[bool, ...],
+    *,
+    sparse_store=False,
 ):
-    """Run ``estimate(cell) -> (rows, TwoByTwo)`` over the cells.
+    """Run ``estimate(cell) -> (rows, TwoByTwo, group)`` over the cells.
 
     Reference cells are kept with estimate 0; a cell whose ``estimate`` raises
     :class:`_Skip` is left out; one that raises ``IdentificationError`` is kept as
     NaN. Each influence function is scaled to the ``n`` rows (``n / n_gt``). With
     ``sparse_store`` (repeated cross-sections: a cell uses the rows of two periods)
-    they are kept as a sparse CSC array instead of a dense matrix.
+    they are kept as a sparse CSC array instead of a dense matrix. ``group`` codes
+    each used row's group in the 2x2 (``treated_groups[code]``: whether it is a
+    treated group); the cells' split into these weighted group means is returned
+    as a :class:`GroupMeans` with ``row_w`` as the rows' weights.
     """
     infl = None if sparse_store else np.zeros((n, len(cells_all)), order="F")
     rows: list[np.ndarray] = []
     vals: list[np.ndarray] = []
     cells, est = [], []
+    parts = _Parts(treated_groups)
     for cell in cells_all:
         if cell.reference:
             rows.append(np.empty(0, dtype=np.int64))
@@ -474,7 +536,7 @@ def _estimate_cells(
             est.append(0.0)
             continue
         try:
-            idx, res = estimate(cell)
+            idx, res, group = estimate(cell)
         except _Skip as why:
             notes.append(f"{_term(cell.cohort, cell.time)} skipped: {why}")
             continue
@@ -486,21 +548,24 @@ def _estimate_cells(
             est.append(np.nan)
             continue
         _kernel_notes(res, cell, notes)
+        scaled = res.influence * (n / idx.size)
+        parts.add(len(cells), cell.cohort, idx, scaled, group, row_w[idx])
         if sparse_store:
             rows.append(idx)
-            vals.append(res.influence * (n / idx.size))
+            vals.append(scaled)
         else:
-            infl[idx, len(cells)] = res.influence * (n / idx.size)
+            infl[idx, len(cells)] = scaled
         cells.append(cell)
         est.append(res.att)
+    decomposition = parts.build(n, len(cells))
     if sparse_store:
         indptr = np.r_[0, np.cumsum([r.size for r in rows])]
         infl = sparse.csc_array(
             (np.concatenate(vals), np.concatenate(rows), indptr),
             shape=(n, len(cells)),
         )
-        return cells, np.array(est, dtype=float), infl
-    return cells, np.array(est, dtype=float), infl[:, : len(cells)]
+        return cells, np.array(est, dtype=float), infl, decomposition
+    return cells, np.array(est, dtype=float), infl[:, : len(cells)], decomposition
 
 
 def _panel_cells(
@@ -558,16 +623,28 @@ def _panel_cells(
             )
         except IdentificationError as err:
             raise _name_singular(err, x, treat[idx], spec.covariates) from err
-        return idx, res
+        return idx, res, np.where(treat[idx], 0, 1)
 
-    cells, est, infl = _estimate_cells(cells_all, prep.n_units, estimate, notes)
-    return cells, est, _unit_store(prep, infl, w_unit), notes
+    cells, est, infl, dec = _estimate_cells(
+        cells_all, prep.n_units, estimate, notes, w_unit, _PANEL_GROUPS
+    )
+    return cells, est, _unit_store(prep, infl, w_unit, dec), notes
 
 
-def _unit_store(prep: PreparedPanel, infl, w_unit: np.ndarray) -> InfluenceScores:
+#: Groups of a panel 2x2 (treated, comparison) and of a repeated-cross-section
+#: 2x2 (treated post, treated base, comparison post, comparison base): whether
+#: each is a treated group.
+_PANEL_GROUPS = (True, False)
+_RC_GROUPS = (True, True, False, False)
+
+
+def _unit_store(
+    prep: PreparedPanel, infl, w_unit: np.ndarray, decomposition: GroupMeans
+) -> InfluenceScores:
     """Influence functions with one row per unit, clustered as the spec says."""
     unclustered = prep.spec.cluster_col == prep.spec.unit
     return InfluenceScores(
+        decomposition=decomposition,
         values=infl,
         ids=prep.unit_ids,
         cluster_code=None if unclustered else prep.cluster_code,
@@ -618,10 +695,10 @@ def _rc_cells(
             raise _name_separating(
                 err, x_all[idx], treat[idx], spec.covariates
             ) from err
-        return idx, res
+        return idx, res, np.where(treat[idx], 0, 2) + np.where(post, 0, 1)
 
-    cells, est, infl = _estimate_cells(
-        cells_all, prep.n_obs, estimate, notes, sparse_store=True
+    cells, est, infl, dec = _estimate_cells(
+        cells_all, prep.n_obs, estimate, notes, w_all, _RC_GROUPS, sparse_store=True
     )
     if isinstance(spec, PanelSpec):
         # Unbalanced panel: the rows of a unit are one draw. Sum them by unit and
@@ -634,7 +711,12 @@ def _rc_cells(
         )
         unit_infl = (by_unit @ infl).toarray() * (n_u / prep.n_obs)
         w_unit = prep.unit_first(spec.weights) if spec.weights else np.ones(n_u)
-        return cells, est, _unit_store(prep, unit_infl, w_unit), notes
+        unit_dec = replace(
+            dec,
+            parts=sparse.csc_array(by_unit @ dec.parts) * (n_u / prep.n_obs),
+            weights=sparse.csc_array(by_unit @ dec.weights),
+        )
+        return cells, est, _unit_store(prep, unit_infl, w_unit, unit_dec), notes
     if spec.id:
         ids = pd.Index(prep.data[spec.id].to_numpy(), name=spec.id)
     else:
@@ -648,5 +730,6 @@ def _rc_cells(
         cluster_column=prep.spec.cluster_col,
         row_cohort=row_cohort,
         row_weights=w_all,
+        decomposition=dec,
     )
     return cells, est, store, notes

@@ -14,6 +14,8 @@ from tne_eval.inference.spec import (
     CR3,
     IID,
     Cluster,
+    ConleyTaber,
+    FermanPinto,
     MultiplierBootstrap,
     WildBootstrap,
 )
@@ -23,6 +25,8 @@ __all__ = [
     "CR3",
     "IID",
     "Cluster",
+    "ConleyTaber",
+    "FermanPinto",
     "MultiplierBootstrap",
     "RandomizationResult",
     "WildBootstrap",

@@ -13,6 +13,11 @@ from collections.abc import Callable
 from tne_eval._warnings import warn
 from tne_eval.errors import InferenceError, SmallClusterWarning
 from tne_eval.inference.few_clusters import few_clusters_note
+from tne_eval.inference.group_means import (
+    few_treated_from_influence,
+    small_sample_from_influence,
+    wild_from_influence,
+)
 from tne_eval.inference.influence import (
     analytic_from_influence,
     bootstrap_from_influence,
@@ -30,6 +35,8 @@ from tne_eval.inference.spec import (
     IID,
     SHORTCUTS,
     Cluster,
+    ConleyTaber,
+    FermanPinto,
     Inference,
     MultiplierBootstrap,
     WildBootstrap,
@@ -42,6 +49,11 @@ COMPUTATIONS: dict[tuple[type, type], Callable[..., Inferred]] = {
     (IID, InfluenceScores): analytic_from_influence,
     (Cluster, InfluenceScores): analytic_from_influence,
     (MultiplierBootstrap, InfluenceScores): bootstrap_from_influence,
+    (CR2, InfluenceScores): small_sample_from_influence,
+    (CR3, InfluenceScores): small_sample_from_influence,
+    (WildBootstrap, InfluenceScores): wild_from_influence,
+    (ConleyTaber, InfluenceScores): few_treated_from_influence,
+    (FermanPinto, InfluenceScores): few_treated_from_influence,
     (IID, RegressionScores): sandwich_from_regression,
     (Cluster, RegressionScores): sandwich_from_regression,
     (CR2, RegressionScores): small_sample_from_regression,

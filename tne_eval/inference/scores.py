@@ -26,7 +26,9 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-__all__ = ["InfluenceScores", "RegressionScores", "ScoreStore"]
+from tne_eval.errors import InferenceError
+
+__all__ = ["GroupMeans", "InfluenceScores", "RegressionScores", "ScoreStore"]
 
 
 def _treated_clusters_by_cohort(
@@ -37,6 +39,115 @@ def _treated_clusters_by_cohort(
     for g in np.unique(cohort[treated]):
         out[float(g)] = int(np.unique(cluster[cohort == g]).size)
     return out
+
+
+def _frozen(arr):
+    """Return ``arr`` made read-only (dense) or with read-only buffers (sparse)."""
+    if sparse.issparse(arr):
+        for name in ("data", "indices", "indptr"):
+            getattr(arr, name).setflags(write=False)
+        return arr
+    arr = np.asarray(arr)
+    arr.setflags(write=False)
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class GroupMeans:
+    r"""How ``k`` influence-function estimates decompose into ``P`` weighted group means.
+
+    Every estimate is a linear combination of *parts*: a part is a weighted mean
+    over one group of rows (the treated cohort of a 2x2 comparison, its comparison
+    group, one period of them for repeated cross-sections, or, after aggregation,
+    every treated row of an aggregate with the estimated cohort shares folded in).
+    The influence functions of the estimates are ``parts @ combine``, exactly.
+    A part's estimating equation :math:`\sum_{i\in P}w_i(y_i - \mu_P) = 0` has
+    the diagonal Jacobian contribution :math:`h_{gP} = \sum_{i\in g\cap P}w_i`
+    per cluster, so the leverage of cluster ``g`` on part ``P`` is its share
+    :math:`h_{gP}/\sum_h h_{hP}` of the part's weight: what CR2, CR3 and the
+    restricted score bootstrap need (:mod:`tne_eval.inference.group_means`).
+
+    Attributes
+    ----------
+    parts : scipy sparse array (CSC), shape (n, P)
+        Influence function of each part on the rows, signed as it enters the
+        estimates (a comparison-group part carries the minus sign of the 2x2).
+    weights : scipy sparse array (CSC), shape (n, P)
+        Each row's weight in each part's group (zero outside the group); summed by
+        cluster it is the diagonal hessian of
+        :func:`~tne_eval.inference.small_sample.group_mean_hessian`.
+    combine : ndarray, shape (P, k)
+        The influence functions of the estimates are ``parts @ combine``.
+    treated : ndarray of bool, shape (P,)
+        Part on treated rows (True) or on comparison rows (False).
+    cohort : ndarray of float, shape (P,)
+        Treated cohort of the 2x2 comparison the part belongs to; NaN for a
+        pooled part of an aggregate spanning several cohorts.
+    exact : bool
+        True when every estimate is exactly a combination of these means (and
+        the cohort shares), so that the group-mean leverages are the exact
+        Jacobian: ``method="reg"`` without covariates on a balanced panel.
+        Otherwise they ignore the nuisance models (propensity score, outcome
+        regression) and the corrections built on them are approximations.
+    """
+
+    parts: sparse.csc_array
+    weights: sparse.csc_array
+    combine: np.ndarray
+    treated: np.ndarray
+    cohort: np.ndarray
+    exact: bool
+
+    def __post_init__(self) -> None:
+        for name in ("parts", "weights", "combine", "treated", "cohort"):
+            object.__setattr__(self, name, _frozen(getattr(self, name)))
+
+    @property
+    def n_parts(self) -> int:
+        """Number of parts ``P``."""
+        return int(self.combine.shape[0])
+
+    def columns(self, positions: np.ndarray) -> GroupMeans:
+        """Return the decomposition of a subset of the estimates (unused parts dropped)."""
+        comb = np.asarray(self.combine)[:, np.asarray(positions)]
+        return self.with_combine(comb)
+
+    def with_combine(self, combine: np.ndarray) -> GroupMeans:
+        """Return the decomposition of other combinations of the same parts."""
+        comb = np.asarray(combine, dtype=float)
+        used = np.flatnonzero(np.any(comb != 0, axis=1))
+        return replace(
+            self,
+            parts=self.parts[:, used],
+            weights=self.weights[:, used],
+            combine=comb[used],
+            treated=np.asarray(self.treated)[used],
+            cohort=np.asarray(self.cohort)[used],
+        )
+
+    def part_weight(self, cluster_code: np.ndarray | None, n_clusters: int):
+        """Each cluster's weight in each part, a ``(G, P)`` sparse array.
+
+        ``cluster_code=None``: every row is its own cluster.
+        """
+        return _by_cluster(self.weights, cluster_code, n_clusters)
+
+    def part_count(self, cluster_code: np.ndarray | None, n_clusters: int):
+        """Rows of each cluster in each part (rows with positive weight), ``(G, P)``."""
+        member = self.weights.copy()
+        member.data = (member.data > 0).astype(float)
+        return _by_cluster(member, cluster_code, n_clusters)
+
+
+def _by_cluster(values, cluster_code: np.ndarray | None, n_clusters: int):
+    values = sparse.csc_array(values)
+    if cluster_code is None:
+        return values
+    n = values.shape[0]
+    indicator = sparse.csr_array(
+        (np.ones(n), (np.asarray(cluster_code), np.arange(n))), shape=(n_clusters, n)
+    )
+    return sparse.csc_array(indicator @ values)
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,6 +173,13 @@ class InfluenceScores:
         First treated period of each row's unit (``inf``: never treated).
     row_weights : ndarray
         Sampling weight of each row (cohort shares of aggregations use them).
+    estimates : ndarray, shape (k,), optional
+        The estimates themselves (bootstraps that impose the null and
+        few-treated methods need them).
+    decomposition : GroupMeans, optional
+        How the estimates decompose into weighted group means, for CR2, CR3, the
+        restricted score wild bootstrap, Conley-Taber and Ferman-Pinto; ``None``
+        when the estimator does not describe it.
     """
 
     values: np.ndarray | sparse.csc_array
@@ -71,6 +189,8 @@ class InfluenceScores:
     cluster_column: str
     row_cohort: np.ndarray
     row_weights: np.ndarray
+    estimates: np.ndarray | None = None
+    decomposition: GroupMeans | None = None
 
     @property
     def n(self) -> int:
@@ -92,17 +212,45 @@ class InfluenceScores:
         v = self.values
         return v.toarray() if sparse.issparse(v) else np.asarray(v)
 
-    def with_values(self, values: np.ndarray) -> InfluenceScores:
-        """Return the same rows and clusters with other influence functions."""
+    def with_values(
+        self,
+        values: np.ndarray,
+        *,
+        estimates: np.ndarray | None = None,
+        decomposition: GroupMeans | None = None,
+    ) -> InfluenceScores:
+        """Return the same rows and clusters with other influence functions.
+
+        The estimates and their decomposition describe the old values, so they are
+        dropped unless new ones are given (``decomposition.combine`` must then have
+        one column per new estimate).
+        """
         if values.ndim == 1:
             values = values[:, None]
-        return replace(self, values=values)
+        if (
+            decomposition is not None
+            and decomposition.combine.shape[1] != (values.shape[1])
+        ):
+            raise InferenceError(
+                "decomposition.combine needs one column per estimate "
+                f"({values.shape[1]}; got {decomposition.combine.shape[1]})."
+            )
+        est = None if estimates is None else np.asarray(estimates, dtype=float)
+        return replace(self, values=values, estimates=est, decomposition=decomposition)
 
     def columns(self, positions: np.ndarray) -> InfluenceScores:
         """Return the store of a subset of the estimates."""
         v = self.values
+        positions = np.asarray(positions)
         sub = v[:, positions] if sparse.issparse(v) else np.asarray(v)[:, positions]
-        return replace(self, values=sub)
+        est = None if self.estimates is None else self.estimates[positions]
+        dec = self.decomposition
+        return replace(
+            self,
+            values=sub,
+            estimates=est,
+            decomposition=None if dec is None else dec.columns(positions),
+        )
 
     def unclustered(self) -> InfluenceScores:
         """Return the same influence functions with every row its own cluster."""

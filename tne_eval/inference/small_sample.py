@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import stats
+from scipy import sparse, stats
 
 from tne_eval._validation import check_choice
 from tne_eval.errors import IdentificationError, InferenceError, SpecError
@@ -51,6 +51,8 @@ __all__ = [
     "HTZTest",
     "cr2_vcov",
     "cr3_vcov",
+    "diagonal_cr_vcov",
+    "diagonal_satterthwaite_df",
     "group_mean_hessian",
     "htz_test",
     "imbens_kolesar_df",
@@ -1143,4 +1145,184 @@ def group_mean_hessian(
     tab = np.zeros((n_clusters, m))
     np.add.at(tab, (codes[inside], grp[inside]), w[inside])
     out[:, np.arange(m), np.arange(m)] = tab
+    return out
+
+
+# =============================================================================
+# Influence-function estimators with a diagonal hessian (weighted group means)
+# =============================================================================
+@dataclass
+class _DiagParts:
+    sums: sparse.csc_array  # (G, m) cluster sums of psi divided by n
+    lev: sparse.csc_array  # (G, m) leverages h_gj / H_j
+    htot: np.ndarray  # (m,)
+
+
+def _diag_parts(psi: object, cluster: object, weight: object) -> _DiagParts:
+    if sparse.issparse(psi):
+        psi = sparse.csc_array(psi, dtype=float)
+        if not np.all(np.isfinite(psi.data)):
+            raise SpecError("psi holds non-finite values; drop or impute those rows.")
+    else:
+        psi = sparse.csc_array(as_float_matrix(psi, "psi"))
+    n, m = psi.shape
+    codes, n_clusters = check_cluster_codes(cluster, n)
+    indicator = sparse.csr_array(
+        (np.ones(n), (codes, np.arange(n))), shape=(n_clusters, n)
+    )
+    sums = sparse.csc_array(indicator @ psi) / n
+    if sparse.issparse(weight):
+        w = sparse.csc_array(weight, dtype=float)
+    else:
+        w = sparse.csc_array(as_float_matrix(weight, "weight"))
+    if w.shape != (n_clusters, m):
+        raise SpecError(
+            f"weight must have shape ({n_clusters}, {m}): each cluster's weight in "
+            f"each of the {m} groups (got shape {w.shape})."
+        )
+    if np.any(w.data < 0) or not np.all(np.isfinite(w.data)):
+        raise SpecError("weight must be finite and non-negative.")
+    htot = np.asarray(w.sum(axis=0)).ravel()
+    if np.any(htot <= 0):
+        raise IdentificationError(
+            f"{int(np.sum(htot <= 0))} group(s) have no weight in any cluster; every "
+            "parameter needs information from some cluster."
+        )
+    lev = sparse.csc_array(w @ sparse.diags_array(1.0 / htot))
+    lev.eliminate_zeros()
+    if lev.nnz and lev.data.max() > 1 - 1e-10:
+        pos = int(np.argmax(lev.data))
+        g = int(lev.indices[pos])
+        _check_leverage(float(lev.data[pos]), g)
+    return _DiagParts(sums, lev, htot)
+
+
+def _power_minus_one(lev: sparse.csc_array, power: float) -> sparse.csc_array:
+    """``(1 - L)**power - 1`` on the non-zeros of ``L`` (zero elsewhere, like L)."""
+    out = lev.copy()
+    out.data = (1.0 - out.data) ** power - 1.0
+    return out
+
+
+def _check_combine(contrast: object, m: int) -> np.ndarray:
+    c = as_float_matrix(contrast, "contrast")
+    if c.shape[0] != m:
+        raise SpecError(
+            f"contrast must have {m} rows, one per group mean (got shape {c.shape}); "
+            "column j holds the coefficients of estimate j."
+        )
+    return c
+
+
+def diagonal_cr_vcov(
+    psi: np.ndarray,
+    cluster: np.ndarray,
+    *,
+    weight: np.ndarray,
+    contrast: np.ndarray | None = None,
+    kind: Literal["CR2", "CR3"] = "CR2",
+) -> np.ndarray:
+    r""":func:`influence_cr_vcov` for a diagonal hessian, in linear memory.
+
+    Parameters
+    ----------
+    psi : ndarray or scipy sparse array, shape (n, m)
+        Influence functions of ``m`` weighted group means (or of any parameters
+        whose estimating equations have a diagonal Jacobian).
+    cluster : ndarray of int, shape (n,)
+        Cluster codes ``0..G-1``.
+    weight : ndarray or scipy sparse array, shape (G, m)
+        Diagonal of the hessian contribution of each cluster: its weight in each
+        group (the diagonal of :func:`group_mean_hessian`).
+    contrast : ndarray, shape (m, k), optional
+        Return the covariance of ``k`` combinations :math:`C'\theta` (column
+        ``j`` of ``contrast`` holds combination ``j``); default: of the ``m``
+        parameters themselves.
+    kind : {"CR2", "CR3"}, default "CR2"
+
+    Returns
+    -------
+    ndarray, shape (k, k) (or (m, m))
+
+    Notes
+    -----
+    With :math:`H_g = \mathrm{diag}(h_{g1},\dots,h_{gm})` the leverage
+    :math:`L_g = H^{-1}H_g` is diagonal with entries
+    :math:`\ell_{gj} = h_{gj}/\sum_h h_{hj}`, the cluster's share of group
+    ``j``, and :math:`T_g = (I - L_g)^{-1/2}` (CR2) or :math:`(I - L_g)^{-1}`
+    (CR3) is applied element-wise: :math:`V = \sum_g C'(t_g\circ\bar s_g)(t_g\circ
+    \bar s_g)'C`. Nothing of size :math:`G\times m\times m` is formed: memory is
+    that of ``psi`` and of the ``(G, m)`` arrays (sparse when they are). Equal to
+    :func:`influence_cr_vcov` with the full diagonal hessian to 1e-10 (tests).
+    """
+    parts = _diag_parts(psi, cluster, weight)
+    m = parts.htot.size
+    c = np.eye(m) if contrast is None else _check_combine(contrast, m)
+    sums = parts.sums
+    adjusted = sums + sums.multiply(_power_minus_one(parts.lev, _if_power(kind)))
+    comb = np.asarray(sparse.csc_array(adjusted) @ c)  # (G, k)
+    v = comb.T @ comb
+    return (v + v.T) / 2
+
+
+def diagonal_satterthwaite_df(
+    psi: np.ndarray,
+    cluster: np.ndarray,
+    *,
+    weight: np.ndarray,
+    contrast: np.ndarray,
+    kind: Literal["CR2", "CR3"] = "CR2",
+) -> np.ndarray:
+    r""":func:`influence_satterthwaite_df` for a diagonal hessian, in linear memory.
+
+    Parameters
+    ----------
+    psi, cluster, weight, kind
+        As in :func:`diagonal_cr_vcov`.
+    contrast : ndarray, shape (m, k) or (m,)
+        Column ``j``: the coefficients :math:`c_j` of estimate ``j`` (note: one
+        column per estimate, the transpose of the ``(q, m)`` contrasts of
+        :func:`influence_satterthwaite_df`).
+
+    Returns
+    -------
+    ndarray, shape (k,)
+        NaN for an all-zero column.
+
+    Notes
+    -----
+    With :math:`S_g = \mathrm{diag}(\ell_g)`, :math:`b_{gj} = (1 -
+    \ell_{gj})^{-1/2}c_j/\sqrt{H_j}` and :math:`u_g = \ell_g\circ b_g`, the
+    Satterthwaite matrix of :func:`influence_satterthwaite_df` is
+    :math:`P = \mathrm{diag}(d) - UU'` with :math:`d_g = \sum_j\ell_{gj}b_{gj}^2`,
+    so :math:`\mathrm{tr}P = \sum_g d_g - \lVert U\rVert_F^2` and
+    :math:`\lVert P\rVert_F^2 = \sum_g d_g^2 - 2\sum_g d_g\lVert u_g\rVert^2 +
+    \lVert U'U\rVert_F^2`: no :math:`G\times G` matrix is needed, only the
+    ``(m_c, m_c)`` Gram matrix of the groups the estimate uses.
+    """
+    parts = _diag_parts(psi, cluster, weight)
+    m = parts.htot.size
+    c = np.asarray(contrast, dtype=float)
+    if c.ndim == 1:
+        c = c[:, None]
+    c = _check_combine(c, m)
+    power = _if_power(kind)
+    out = np.full(c.shape[1], np.nan)
+    for j in range(c.shape[1]):
+        nz = np.flatnonzero(c[:, j])
+        if nz.size == 0:
+            continue
+        lev = sparse.csc_array(parts.lev[:, nz])
+        fac = lev.copy()
+        fac.data = (1.0 - fac.data) ** power
+        ct = c[nz, j] / np.sqrt(parts.htot[nz])
+        u = sparse.csc_array(lev.multiply(fac) @ sparse.diags_array(ct))  # (G, m_c)
+        d = np.asarray(
+            (lev.multiply(fac.multiply(fac)) @ sparse.diags_array(ct * ct)).sum(axis=1)
+        ).ravel()
+        u_sq = np.asarray(u.multiply(u).sum(axis=1)).ravel()
+        gram = (u.T @ u).toarray()
+        trace = d.sum() - u_sq.sum()
+        frob = float(d @ d - 2 * d @ u_sq + np.sum(gram * gram))
+        out[j] = trace**2 / frob if frob > 0 else np.nan
     return out

@@ -22,6 +22,8 @@ __all__ = [
     "IID",
     "SHORTCUTS",
     "Cluster",
+    "ConleyTaber",
+    "FermanPinto",
     "Inference",
     "MultiplierBootstrap",
     "WildBootstrap",
@@ -125,7 +127,9 @@ class CR2:
     residuals of each cluster are adjusted so that the variance is unbiased under
     a working model of independent, homoskedastic errors; t-tests use
     Satterthwaite (default) or Imbens-Kolesár degrees of freedom, one per term.
-    Regression estimators (TWFE and the event study) only, for now.
+    Regression estimators (TWFE and the event study) and the group-mean
+    decomposition of ``att_gt``, ``aggregate`` and ``did_2x2`` (Satterthwaite
+    only; see the "Few clusters" page for the leverages).
 
     Parameters
     ----------
@@ -148,7 +152,9 @@ class CR3:
     """Cluster jackknife (CR3) variance, leave-one-cluster-out, with t(G-1).
 
     clubSandwich's CR3 (no centring, no (G-1)/G factor), pyfixest's ``CRV3``.
-    Regression estimators (TWFE and the event study) only, for now.
+    For regressions (TWFE and the event study) and for ``att_gt``, ``aggregate``
+    and ``did_2x2`` (one Newton step with group-mean leverages: the exact
+    jackknife for ``method="reg"`` without covariates on a balanced panel).
     """
 
     def describe(self) -> str:
@@ -158,7 +164,12 @@ class CR3:
 
 @dataclass(frozen=True)
 class WildBootstrap:
-    """Wild cluster bootstrap of regression coefficients, p-values and CIs by inversion.
+    """Wild cluster bootstrap, p-values and CIs by test inversion.
+
+    For regressions, the wild cluster bootstrap of the coefficients; for
+    influence-function estimates (``att_gt``, ``aggregate``, ``did_2x2``), the
+    score wild bootstrap (Kline & Santos 2012) of each estimate, the null imposed
+    with the group-mean leverages.
 
     Parameters
     ----------
@@ -203,7 +214,68 @@ class WildBootstrap:
         return f"wild cluster bootstrap, {kind}, {self.weights}, {self.reps} draws"
 
 
-Inference = IID | Cluster | MultiplierBootstrap | CR2 | CR3 | WildBootstrap
+@dataclass(frozen=True)
+class ConleyTaber:
+    """Conley-Taber (2011) inference for a DiD with few treated clusters.
+
+    Each estimate is written as its treated clusters' mean minus its comparison
+    clusters' mean; the distribution of the estimation error (a weighted sum of
+    the treated clusters' shocks) is estimated from the comparison clusters'
+    residual contributions, and p-values and intervals invert that test
+    (:func:`tne_eval.inference.few_treated.conley_taber`). Influence-function
+    estimates of one treated cohort (ATT(g,t) cells, ``kind="group"`` cohort
+    rows); estimates pooling cohorts get NaN, with a note.
+
+    Parameters
+    ----------
+    reps : int, default 9999
+        Draws of the null distribution (every combination is enumerated when
+        there are at most ``reps``).
+    seed : int or numpy.random.Generator, optional
+    """
+
+    reps: int = 9999
+    seed: int | np.random.Generator | None = None
+
+    def __post_init__(self) -> None:
+        check_int(self.reps, f"{type(self).__name__}.reps", minimum=99)
+        check_seed(self.seed, f"{type(self).__name__}.seed")
+
+    def describe(self) -> str:
+        """One-line description used in summaries."""
+        return f"Conley-Taber, {self.reps} draws"
+
+
+@dataclass(frozen=True)
+class FermanPinto(ConleyTaber):
+    """Ferman-Pinto (2019): Conley-Taber corrected for heteroskedasticity.
+
+    As :class:`ConleyTaber`, with each comparison cluster's residual rescaled to
+    the variance :math:`A + B/M` of the treated cluster it stands in for, ``M``
+    the cluster's rows in the estimate (schools or units per department;
+    :func:`tne_eval.inference.few_treated.ferman_pinto`).
+
+    Parameters
+    ----------
+    reps : int, default 9999
+    seed : int or numpy.random.Generator, optional
+    """
+
+    def describe(self) -> str:
+        """One-line description used in summaries."""
+        return f"Ferman-Pinto, {self.reps} draws"
+
+
+Inference = (
+    IID
+    | Cluster
+    | MultiplierBootstrap
+    | CR2
+    | CR3
+    | WildBootstrap
+    | ConleyTaber
+    | FermanPinto
+)
 
 
 #: String shortcuts accepted wherever an inference object is.
@@ -216,4 +288,6 @@ SHORTCUTS: dict[str, Inference] = {
     "cr2": CR2(),
     "cr3": CR3(),
     "wild": WildBootstrap(),
+    "conley_taber": ConleyTaber(),
+    "ferman_pinto": FermanPinto(),
 }

@@ -239,6 +239,9 @@ def _engine(
     if leverage is None:
         lev_c = np.zeros_like(scores)
         shift = np.zeros_like(scores)
+    elif leverage.ndim == 2:  # diagonal leverages (G, m): weighted group means
+        lev_c = leverage * c[None, :]
+        shift = leverage * h_inv_c[None, :] / float(c @ h_inv_c)
     else:
         lev_c = np.einsum("gab,a->gb", leverage, c)  # rows (L_g'c)'
         shift = leverage @ h_inv_c / float(c @ h_inv_c)  # L_g H^{-1}c / c'H^{-1}c
@@ -569,10 +572,13 @@ def score_wild_bootstrap(
         :math:`\hat\theta`.
     contrast : ndarray, shape (m,)
     null : float, default 0
-    hessian : ndarray, shape (G, m, m), optional
+    hessian : ndarray, shape (G, m, m) or (G, m), optional
         Per-cluster Jacobian contributions as in
-        :func:`tne_eval.inference.small_sample.influence_cr_vcov`. Required with
-        ``impose_null=True``; without it the leverages are taken as zero.
+        :func:`tne_eval.inference.small_sample.influence_cr_vcov`; a ``(G, m)``
+        array is the diagonal of a diagonal hessian (weighted group means: each
+        cluster's weight in each group), handled in :math:`O(Gm)` memory.
+        Required with ``impose_null=True``; without it the leverages are taken as
+        zero.
     impose_null : bool, default True
     weight_type, reps, seed, alpha, conf_int
         As in :func:`wild_cluster_bootstrap`.
@@ -645,6 +651,20 @@ def score_wild_bootstrap(
                 "small_sample.group_mean_hessian) or use impose_null=False."
             )
         leverage, h_inv_c = None, c
+    elif np.ndim(hessian) == 2:
+        hd = as_float_matrix(hessian, "hessian")
+        if hd.shape != (n_clusters, m) or np.any(hd < 0):
+            raise SpecError(
+                f"A diagonal hessian must be a non-negative ({n_clusters}, {m}) "
+                f"array: each cluster's weight in each group (got shape {hd.shape})."
+            )
+        htot = hd.sum(axis=0)
+        if np.any(htot <= 0):
+            raise IdentificationError(
+                "The summed hessian contributions are singular (a group has no weight)."
+            )
+        leverage = hd / htot[None, :]
+        h_inv_c = c / htot
     else:
         hg = _check_hessian(hessian, n_clusters, m)
         htot = hg.sum(axis=0)
