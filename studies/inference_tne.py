@@ -202,6 +202,13 @@ class StudySettings:
     #: (the same decision as the inverted interval) in every replication.
     wild_interval_reps: int = 200
     alpha: float = 0.05
+    #: ``"auto"``: ``result.with_inference(spec)`` wherever the registry offers
+    #: the method for influence functions, else the array-level adapter;
+    #: ``"array"``: the array-level adapters for every method but CR1 and the
+    #: multiplier bootstrap (how the committed full results were computed: the
+    #: run started before the registry offered CR2, CR3, the wild bootstrap,
+    #: Conley-Taber and Ferman-Pinto for ``aggregate``).
+    sources: str = "auto"
 
     def world_seed(self, r: int) -> int:
         """Seed of the world of replication ``r`` (1-based)."""
@@ -241,13 +248,19 @@ def _registry_specs(settings: StudySettings, seed: int) -> dict[str, Any]:
 
 def method_sources(settings: StudySettings = StudySettings()) -> dict[str, str]:
     """``"registry"`` or ``"array"`` for each method (``ri``: ``"study"``)."""
+    if settings.sources not in ("auto", "array"):
+        raise ValueError(
+            f"sources must be 'auto' or 'array' (got {settings.sources!r})."
+        )
     ok = supported(InfluenceScores)
     specs = _registry_specs(settings, settings.base_seed)
     out = {}
     for m in METHODS:
         if m == "ri":
             out[m] = "study"
-        elif m in specs and type(specs[m]) in ok:
+        elif m in ("cr1", "multiplier") or (
+            settings.sources == "auto" and m in specs and type(specs[m]) in ok
+        ):
             out[m] = "registry"
         else:
             out[m] = "array"
@@ -629,7 +642,12 @@ def _intervals(
             continue
         out[m] = {}
         if sources[m] == "registry":
-            frame = agg.with_inference(specs[m]).to_frame(settings.alpha)
+            try:
+                frame = agg.with_inference(specs[m]).to_frame(settings.alpha)
+            except InferenceError:  # e.g. Conley-Taber of an estimate pooling cohorts
+                for t in targets:
+                    out[m][t] = _entry(np.nan, np.nan)
+                continue
             band = "band_low" in frame
             for t in targets:
                 row = frame.loc[TERM[t]]
@@ -866,11 +884,18 @@ def _entries(records: list[dict], key: str, m: str, t: str) -> np.ndarray:
     return np.array([rec[key][m][t] for rec in records], dtype=float)
 
 
-def _decisions(entries: np.ndarray, null: np.ndarray, alpha: float) -> np.ndarray:
-    """Whether each replication's interval (or p-value, when given) rejects ``null``."""
+def _decisions(entries: np.ndarray, null: np.ndarray, alpha: float):
+    """Rejections of ``null`` (from the p-value when given, else the interval).
+
+    Returns the decisions of the replications where the method gave an answer
+    (a NaN interval, e.g. Conley-Taber of an estimate pooling cohorts through
+    the registry, is not an answer) and how many gave none.
+    """
     p = entries[:, 4]
     inside = (entries[:, 0] <= null) & (null <= entries[:, 1])
-    return np.where(np.isfinite(p), p <= alpha, ~inside)
+    answered = np.isfinite(p) | ~np.isnan(entries[:, 0])
+    reject = np.where(np.isfinite(p), p <= alpha, ~inside)
+    return reject[answered], int((~answered).sum())
 
 
 def _band_array(records: list[dict], key: str, m: str, terms: list[str]):
@@ -901,8 +926,10 @@ def summarise(records: list[dict]) -> dict[str, Any]:
                     entry[m] = _binomial(p <= alpha)
                     continue
                 ent = _entries(records, "null_ci", m, t)
+                reject, missing = _decisions(ent, np.zeros(len(ent)), alpha)
                 entry[m] = {
-                    **_binomial(_decisions(ent, np.zeros(len(ent)), alpha)),
+                    **_binomial(reject),
+                    "n_missing": missing,
                     "n_infinite": int(np.isinf(ent[:, :2]).any(axis=1).sum()),
                 }
             null[t] = entry
@@ -945,10 +972,12 @@ def summarise(records: list[dict]) -> dict[str, Any]:
                 width = ent[:, 1] - ent[:, 0]
                 width = width[~np.isnan(ent[:, 0])]  # intervals computed
                 med = float(np.median(width)) if width.size else float("nan")
+                reject, missing = _decisions(ent, truth, alpha)
                 entry["methods"][m] = {
-                    "coverage": _binomial(~_decisions(ent, truth, alpha)),
+                    "coverage": _binomial(~reject),
+                    "n_missing": missing,
                     "median_width": med,
-                    "width_ratio": med / (2 * z * sd),
+                    "width_ratio": med / (2 * z * sd) if width.size else float("nan"),
                     "n_width": int(width.size),
                     "n_infinite": int(np.isinf(ent[:, :2]).any(axis=1).sum()),
                 }
@@ -1148,12 +1177,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--base-seed", type=int, default=DEFAULT_BASE_SEED)
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (1)")
     parser.add_argument(
+        "--sources",
+        choices=("auto", "array"),
+        default="auto",
+        help="registry where it offers a method (auto) or array-level adapters",
+    )
+    parser.add_argument(
         "--no-resume", action="store_true", help="ignore existing records"
     )
     args = parser.parse_args(argv[1:])
     if args.reps < 2:
         parser.error("--reps must be at least 2")
-    settings = StudySettings(base_seed=args.base_seed)
+    settings = StudySettings(base_seed=args.base_seed, sources=args.sources)
     records_path = args.records or args.out.with_suffix(".reps.jsonl")
     md_path = args.md or args.out.with_suffix(".md")
     load_start = os.getloadavg()
