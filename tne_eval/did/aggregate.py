@@ -110,6 +110,14 @@ def aggregate(
     \psi^{w}_k`. Validated against R ``did``'s printed aggregations on mpdta and
     against ``moderndid`` over a grid of options.
 
+    The cells' split into weighted group means is carried over (the treated
+    parts and the cohort-share term pooled into one group mean per ratio of
+    cohort shares), so ``CR2()``, ``CR3()``, ``WildBootstrap()``,
+    ``ConleyTaber()`` and ``FermanPinto()`` apply to the aggregates; CR3 is the
+    exact leave-one-cluster-out jackknife for ``method="reg"`` without
+    covariates on a balanced panel with treatment assigned to whole clusters
+    (tested against refits).
+
     Examples
     --------
     >>> import numpy as np, pandas as pd

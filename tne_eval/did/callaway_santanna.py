@@ -135,10 +135,14 @@ def att_gt(
         Doubly robust (R ``did``'s ``"dr"``: logit propensity score and OLS outcome
         model), outcome regression, normalised IPW, or the improved (locally
         efficient, bias-reduced) doubly robust estimator of Sant'Anna & Zhao.
-    inference : Cluster, MultiplierBootstrap, IID or str, default "cluster"
+    inference : inference object or str, default "cluster"
         Analytic influence-function standard errors clustered by ``spec.cluster``
         (any level at or above the unit, e.g. departments when units are schools),
-        or the multiplier bootstrap with a sup-t simultaneous band.
+        the multiplier bootstrap with a sup-t simultaneous band, or, for few
+        treated clusters, ``CR2()`` (Satterthwaite df), ``CR3()``,
+        ``WildBootstrap()`` (score bootstrap), ``ConleyTaber()`` and
+        ``FermanPinto()``, computed from the cells' split into weighted group
+        means (stored in ``scores.decomposition``; see the "Few clusters" page).
     alpha : float, default 0.05
         Significance level of intervals and bands.
     unbalanced : {"drop", "keep"}, default "drop"

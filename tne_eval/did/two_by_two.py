@@ -44,8 +44,9 @@ def did_2x2(
         / ``drdid_imp_rc``). ``"dr"``: the traditional doubly robust estimator with a
         logit score (``drdid_panel`` / ``drdid_rc``). ``"reg"``: outcome regression
         (``reg_did_*``). ``"ipw"``: normalised IPW (``std_ipw_did_*``).
-    inference : Cluster, MultiplierBootstrap, IID or str, default "cluster"
-        As in :func:`tne_eval.att_gt`.
+    inference : inference object or str, default "cluster"
+        As in :func:`tne_eval.att_gt` (``CR2()``, ``CR3()``, ``WildBootstrap()``,
+        ``ConleyTaber()`` and ``FermanPinto()`` included).
     alpha : float, default 0.05
     trim_level : float, default 0.995
         Comparison units with a propensity score above it get zero weight.

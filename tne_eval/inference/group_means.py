@@ -50,6 +50,7 @@ __all__ = [
     "few_treated_from_influence",
     "small_sample_from_influence",
     "wild_from_influence",
+    "wild_test",
 ]
 
 
@@ -99,14 +100,16 @@ def _check_leverages(setup: _Setup, name: str) -> None:
     if bad.size == 0:
         return
     dec = setup.dec
-    what = []
-    for p in bad[:5]:
+    what: list[str] = []
+    for p in bad:
         role = "treated" if dec.treated[p] else "comparison"
         cohort = dec.cohort[p]
         where = f"cohort {cohort:g}" if np.isfinite(cohort) else "pooled cohorts"
-        what.append(f"the {role} group of {where}")
+        text = f"the {role} group of {where}"
+        if text not in what:
+            what.append(text)
     raise InferenceError(
-        f"{name}: {', '.join(what)} lie(s) in a single cluster (leverage 1), so no "
+        f"{name}: {', '.join(what)} lies in a single cluster (leverage 1), so no "
         "leave-one-cluster-out estimate or CR2 adjustment exists. With one treated "
         "cluster use ConleyTaber() or FermanPinto() (or randomization_test)."
     )
@@ -201,6 +204,48 @@ def _cluster_sums(setup: _Setup, n: int) -> sparse.csc_array:
     return sparse.csc_array(indicator @ parts) / n
 
 
+def _wild_test(setup, sums, store, j, inference, alpha, conf_int):
+    combine = np.asarray(setup.dec.combine)
+    est = float(store.estimates[j])
+    nz = np.flatnonzero(combine[:, j])
+    if nz.size == 0 or not np.isfinite(est):
+        return None
+    c = combine[nz, j]
+    theta = np.zeros(nz.size)
+    theta[0] = est / c[0]  # only c'theta enters
+    g = setup.n_clusters
+    return wild.score_wild_bootstrap(
+        sums[:, nz].toarray() * g,  # one row per cluster; the function divides by G
+        np.arange(g),
+        theta,
+        contrast=c,
+        hessian=setup.weight[:, nz].toarray(),
+        impose_null=inference.impose_null,
+        weight_type=inference.weights,
+        reps=inference.reps,
+        seed=inference.seed,
+        alpha=alpha,
+        conf_int=conf_int,
+    )
+
+
+def wild_test(
+    store: InfluenceScores,
+    j: int,
+    inference: WildBootstrap,
+    *,
+    alpha: float = 0.05,
+    conf_int: bool = True,
+) -> wild.WildBootstrapResult | None:
+    """Run the score wild bootstrap test of estimate ``j`` = 0 as the registry does.
+
+    ``None`` when the estimate has no influence function (a reference cell).
+    """
+    setup = _setup(inference, store)
+    sums = _cluster_sums(setup, store.n)
+    return _wild_test(setup, sums, store, j, inference, alpha, conf_int)
+
+
 def wild_from_influence(inference: WildBootstrap, store: InfluenceScores) -> Inferred:
     r"""Score wild bootstrap of every estimate, p-values and intervals by inversion.
 
@@ -215,33 +260,18 @@ def wild_from_influence(inference: WildBootstrap, store: InfluenceScores) -> Inf
         _check_leverages(setup, "WildBootstrap(impose_null=True)")
     dec, g = setup.dec, setup.n_clusters
     sums = _cluster_sums(setup, store.n)
-    combine = np.asarray(dec.combine)
-    est = np.asarray(store.estimates, dtype=float)
     base = analytic_from_influence(Cluster(), store)
 
     def run(j: int, alpha: float, conf_int: bool):
-        nz = np.flatnonzero(combine[:, j])
-        if nz.size == 0 or not np.isfinite(est[j]):
-            return None
-        c = combine[nz, j]
-        theta = np.zeros(nz.size)
-        theta[0] = est[j] / c[0]
-        return wild.score_wild_bootstrap(
-            sums[:, nz].toarray() * g,  # the function divides cluster sums by G
-            np.arange(g),
-            theta,
-            contrast=c,
-            hessian=setup.weight[:, nz].toarray(),
-            impose_null=inference.impose_null,
-            weight_type=inference.weights,
-            reps=inference.reps,
-            seed=inference.seed,
-            alpha=alpha,
-            conf_int=conf_int,
-        )
+        return _wild_test(setup, sums, store, j, inference, alpha, conf_int)
 
-    tests = [run(j, 0.05, conf_int=False) for j in range(store.k)]
+    # intervals at the usual level come with the tests (one pass per estimate)
+    tests = [run(j, 0.05, conf_int=True) for j in range(store.k)]
     done = [t for t in tests if t is not None]
+    at_05 = (
+        np.array([np.nan if t is None else t.conf_int[0] for t in tests]),
+        np.array([np.nan if t is None else t.conf_int[1] for t in tests]),
+    )
     if not done:
         raise InferenceError("WildBootstrap: no estimate has influence functions.")
 
@@ -274,6 +304,7 @@ def wild_from_influence(inference: WildBootstrap, store: InfluenceScores) -> Inf
         notes=(Note(text.strip(), NoteKind.INFERENCE),),
         boot_pvalues=np.array([np.nan if t is None else t.p_value for t in tests]),
         invert=invert,
+        _intervals={0.05: at_05},
     )
 
 

@@ -1,0 +1,417 @@
+"""CR2, CR3, score wild bootstrap, Conley-Taber and Ferman-Pinto for att_gt/aggregate.
+
+References: a brute-force leave-one-department-out refit (CR3), the regression
+CR2 of the equivalent 2x2 regression (``cr2_vcov``), a brute-force enumeration
+of every wild-bootstrap sign pattern by refits, and direct calls of
+``conley_taber`` / ``ferman_pinto`` on department means built by hand.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tne_eval as tne
+from tne_eval.errors import InferenceError
+from tne_eval.inference import few_treated, small_sample
+from tne_eval.inference.group_means import cluster_contributions, wild_test
+
+KINDS = ("simple", "dynamic", "group", "calendar")
+
+
+def _departments_panel(seed: int, weighted: bool = False) -> pd.DataFrame:
+    """14 departments (2 + 3 treated), 2 to 6 schools each, 5 years, balanced."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(2, 7, size=14)
+    dept_cohort = np.array([2018] * 2 + [2019] * 3 + [0] * 9)
+    dept = np.repeat(np.arange(14), sizes)
+    n = dept.size
+    years = np.arange(2015, 2020)
+    dept_shock = rng.normal(size=(14, years.size))
+    y = (
+        rng.normal(size=n)[:, None]
+        + 0.3 * np.arange(years.size)[None, :]
+        + dept_shock[dept]
+        + rng.normal(size=(n, years.size))
+    )
+    g = dept_cohort[dept]
+    y += 1.5 * ((g[:, None] > 0) & (years[None, :] >= g[:, None]))
+    df = pd.DataFrame(
+        {
+            "school": np.repeat(np.arange(n), years.size),
+            "year": np.tile(years, n),
+            "y": y.ravel(),
+            "g": np.repeat(g, years.size),
+            "dept": np.repeat(dept, years.size),
+        }
+    )
+    if weighted:
+        df["w"] = np.repeat(rng.uniform(0.5, 2.0, n), years.size)
+    return df
+
+
+def _spec(weighted: bool = False) -> tne.PanelSpec:
+    return tne.PanelSpec(
+        unit="school",
+        time="year",
+        outcome="y",
+        cohort="g",
+        cluster="dept",
+        weights="w" if weighted else None,
+    )
+
+
+def _quiet(fn, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tne.TneEvalWarning)
+        return fn(*args, **kwargs)
+
+
+def _fit_all(df: pd.DataFrame, spec: tne.PanelSpec, **kwargs):
+    gt = _quiet(tne.att_gt, df, spec, method="reg", **kwargs)
+    return [gt] + [_quiet(tne.aggregate, gt, k) for k in KINDS]
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cr3_equals_leave_one_department_out_refits(weighted):
+    df = _departments_panel(1, weighted)
+    spec = _spec(weighted)
+    fits = _fit_all(df, spec)
+    assert all(f.scores.decomposition.exact for f in fits)
+    jack = [np.zeros((len(f.table), len(f.table))) for f in fits]
+    for d in np.unique(df["dept"]):
+        refits = _fit_all(df[df["dept"] != d], spec)
+        for j, (full, sub) in enumerate(zip(fits, refits)):
+            assert list(sub.table.index) == list(full.table.index)
+            diff = (sub.estimates - full.estimates).to_numpy()
+            jack[j] += np.outer(diff, diff)
+    for full, brute in zip(fits, jack):
+        cr3 = full.with_inference(tne.CR3())
+        np.testing.assert_allclose(
+            cr3.vcov.to_numpy(), brute, rtol=1e-8, atol=1e-12 * np.abs(brute).max()
+        )
+        assert cr3.dof == 13
+        assert "exact leave-one-cluster-out jackknife" in str(cr3.notes)
+
+
+def test_cr3_at_fit_time_and_shortcut():
+    df = _departments_panel(2)
+    gt = _quiet(tne.att_gt, df, _spec(), method="reg", inference=tne.CR3())
+    again = _quiet(tne.att_gt, df, _spec(), method="reg").with_inference("cr3")
+    np.testing.assert_allclose(gt.std_errors, again.std_errors, rtol=1e-12)
+    agg = _quiet(tne.aggregate, gt, "dynamic")
+    assert isinstance(agg.inference, tne.CR3)
+    assert agg.dof == 13
+
+
+def _two_by_two(seed: int):
+    """One 2x2 cell: 12 departments, 3 treated, two years."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(2, 9, size=12)
+    dept = np.repeat(np.arange(12), sizes)
+    n = dept.size
+    treated = dept < 3
+    y0 = rng.normal(size=n) + rng.normal(size=12)[dept]
+    y1 = y0 + 0.4 + 1.0 * treated + rng.normal(size=12)[dept] + rng.normal(size=n)
+    df = pd.DataFrame(
+        {
+            "school": np.repeat(np.arange(n), 2),
+            "year": np.tile([2019, 2020], n),
+            "y": np.column_stack([y0, y1]).ravel(),
+            "g": np.repeat(np.where(treated, 2020, 0), 2),
+            "dept": np.repeat(dept, 2),
+        }
+    )
+    return df, dept, treated, y1 - y0
+
+
+def test_cr2_of_a_cell_equals_the_regression_cr2():
+    df, dept, treated, dy = _two_by_two(3)
+    res = _quiet(tne.did_2x2, df, _spec(), method="reg")
+    cr2 = res.with_inference(tne.CR2())
+    x = np.column_stack([np.ones(dy.size), treated.astype(float)])
+    beta = np.linalg.lstsq(x, dy, rcond=None)[0]
+    resid = dy - x @ beta
+    v = small_sample.cr2_vcov(x, resid, cluster=dept)
+    df_ref = small_sample.satterthwaite_df(x, resid, cluster=dept, contrast=[0, 1])
+    assert float(res.estimates.iloc[0]) == pytest.approx(beta[1], abs=1e-12)
+    np.testing.assert_allclose(cr2.std_errors.iloc[0] ** 2, v[1, 1], rtol=1e-10)
+    np.testing.assert_allclose(cr2.dof, df_ref, rtol=1e-10)
+    # the t test with those degrees of freedom
+    crit = cr2.critical_values(0.05).iloc[0]
+    from scipy import stats
+
+    assert crit == pytest.approx(stats.t.ppf(0.975, df_ref[0]), rel=1e-10)
+    ci = cr2.to_frame()
+    half = crit * np.sqrt(v[1, 1])
+    assert ci["conf_low"].iloc[0] == pytest.approx(beta[1] - half, rel=1e-10)
+
+
+def test_imbens_kolesar_df_is_refused_for_influence_functions():
+    df, *_ = _two_by_two(4)
+    res = _quiet(tne.did_2x2, df, _spec(), method="reg")
+    with pytest.raises(InferenceError, match="CR2\\(df='satterthwaite'\\)"):
+        res.with_inference(tne.CR2(df="imbens_kolesar"))
+
+
+def _brute_force_wild_t(dy, treated, dept, impose_null: bool):
+    """Refit OLS of dy on [1, D] for every sign pattern of the 12 departments."""
+    x = np.column_stack([np.ones(dy.size), treated.astype(float)])
+    g = int(dept.max()) + 1
+    xtx_inv = np.linalg.inv(x.T @ x)
+    beta = xtx_inv @ x.T @ dy
+    if impose_null:
+        fit = np.full(dy.size, dy.mean())
+    else:
+        fit = x @ beta
+    resid0 = dy - fit
+    codes = np.arange(2**g)
+    out = np.empty(codes.size)
+    f = g / (g - 1)
+    for b in codes:
+        v = 2.0 * ((b >> np.arange(g)) & 1) - 1.0
+        ystar = fit + v[dept] * resid0
+        bstar = xtx_inv @ x.T @ ystar
+        estar = ystar - x @ bstar
+        scores = np.array([x[dept == h].T @ estar[dept == h] for h in range(g)])
+        se = np.sqrt(f * np.sum((scores @ xtx_inv[:, 1]) ** 2))
+        centre = 0.0 if impose_null else beta[1]
+        out[b] = (bstar[1] - centre) / se
+    return out
+
+
+@pytest.mark.parametrize("impose_null", [True, False])
+def test_score_wild_bootstrap_matches_brute_force_enumeration(impose_null):
+    df, dept, treated, dy = _two_by_two(5)
+    res = _quiet(tne.did_2x2, df, _spec(), method="reg")
+    spec = tne.WildBootstrap(reps=5000, weights="rademacher", impose_null=impose_null)
+    got = _quiet(wild_test, res.scores, 0, spec, conf_int=False)
+    assert got.enumerated and got.reps == 2**12
+    brute = _brute_force_wild_t(dy, treated, dept, impose_null)
+    np.testing.assert_allclose(got.t_boot, brute, rtol=1e-10, atol=1e-10)
+    x = np.column_stack([np.ones(dy.size), treated.astype(float)])
+    beta = np.linalg.lstsq(x, dy, rcond=None)[0]
+    resid = dy - x @ beta
+    scores = np.array([x[dept == h].T @ resid[dept == h] for h in range(12)])
+    se = np.sqrt(12 / 11 * np.sum((scores @ np.linalg.inv(x.T @ x)[:, 1]) ** 2))
+    t = beta[1] / se
+    p_brute = np.mean(np.abs(brute) >= abs(t) * (1 - 1e-10))
+    wb = _quiet(res.with_inference, spec)
+    assert wb.pvalues.iloc[0] == pytest.approx(p_brute, abs=1e-10)
+    assert wb.std_errors.iloc[0] == pytest.approx(se, rel=1e-10)
+    low, high = wb.conf_int().iloc[0]
+    assert low < beta[1] < high
+
+
+def test_wild_bootstrap_on_a_dynamic_aggregate_is_seeded_and_inverts():
+    df = _departments_panel(6)
+    gt = _quiet(tne.att_gt, df, _spec(), method="reg")
+    es = _quiet(tne.aggregate, gt, "dynamic")
+    spec = tne.WildBootstrap(reps=9999, seed=1)
+    a = _quiet(es.with_inference, spec)
+    b = _quiet(es.with_inference, spec)
+    fa, fb = a.to_frame(), b.to_frame()
+    np.testing.assert_array_equal(fa["p_value"], fb["p_value"])
+    ok = np.isfinite(fa["conf_low"])
+    assert ok.all()
+    assert (
+        (fa["conf_low"] <= fa["estimate"]) & (fa["estimate"] <= fa["conf_high"])
+    ).all()
+    frame = a.event_study().frame
+    assert np.isfinite(frame["conf_low"]).all()
+    for kind, w in (("restricted (WCR)", True), ("unrestricted (WCU)", False)):
+        r = _quiet(
+            es.with_inference, tne.WildBootstrap(reps=999, seed=2, impose_null=w)
+        )
+        assert kind in r.inferred.description
+        assert np.all((r.pvalues >= 0) & (r.pvalues <= 1))
+
+
+def _dept_means(dy, weights, dept, members):
+    """Weighted mean of dy over the member rows of each department."""
+    num = np.bincount(dept[members], weights=(weights * dy)[members], minlength=12)
+    den = np.bincount(dept[members], weights=weights[members], minlength=12)
+    return num, den
+
+
+@pytest.mark.parametrize("method", ["ConleyTaber", "FermanPinto"])
+def test_few_treated_equal_direct_calls_on_department_means(method):
+    df, dept, _, dy = _two_by_two(7)
+    res = _quiet(tne.did_2x2, df, _spec(), method="reg")
+    w = np.ones(dy.size)
+    num, den = _dept_means(dy, w, dept, np.ones(dy.size, bool))
+    delta = num / den
+    d_treated = np.arange(12) < 3
+    sizes = np.bincount(dept, minlength=12).astype(float)
+    spec = getattr(tne, method)(reps=9999, seed=4)
+    kwargs = dict(weights=den, reps=9999, seed=4)
+    if method == "FermanPinto":
+        ref = few_treated.ferman_pinto(delta, d_treated, sizes, **kwargs)
+        ref10 = few_treated.ferman_pinto(delta, d_treated, sizes, alpha=0.1, **kwargs)
+    else:
+        ref = few_treated.conley_taber(delta, d_treated, **kwargs)
+        ref10 = few_treated.conley_taber(delta, d_treated, alpha=0.1, **kwargs)
+    got = res.with_inference(spec)
+    assert ref.estimate == pytest.approx(float(res.estimates.iloc[0]), abs=1e-12)
+    assert got.pvalues.iloc[0] == pytest.approx(ref.p_value, abs=1e-10)
+    np.testing.assert_allclose(got.conf_int().iloc[0], ref.conf_int, rtol=1e-10)
+    np.testing.assert_allclose(
+        got.conf_int(alpha=0.1).iloc[0], ref10.conf_int, rtol=1e-10
+    )
+    contrib = cluster_contributions(res.scores, 0)
+    np.testing.assert_allclose(
+        np.sort(contrib.sizes), np.sort(sizes[np.r_[0:3, 3:12]]), rtol=1e-12
+    )
+
+
+def test_conley_taber_on_a_cohort_aggregate_equals_direct_call():
+    df = _departments_panel(8)
+    gt = _quiet(tne.att_gt, df, _spec(), method="reg")
+    grp = _quiet(tne.aggregate, gt, "group")
+    got = grp.with_inference(tne.ConleyTaber(reps=9999, seed=1))
+    tab = gt.table
+    cells = tab[(tab["cohort"] == 2019) & tab["post"]]
+    wide = df.pivot(index="school", columns="year", values="y")
+    first = df.groupby("school")[["g", "dept"]].first()
+    dept = first["dept"].to_numpy()
+    # department mean of the cells' outcome changes, averaged over the post cells
+    delta = np.zeros(14)
+    for _, cell in cells.iterrows():
+        dy = (wide[cell["time"]] - wide[cell["base_period"]]).to_numpy()
+        delta += np.bincount(dept, weights=dy, minlength=14) / np.bincount(dept)
+    delta /= len(cells)
+    cohort = first.groupby("dept")["g"].first().to_numpy()
+    use = (cohort == 2019) | (cohort == 0)
+    ref = few_treated.conley_taber(
+        delta[use],
+        cohort[use] == 2019,
+        weights=np.bincount(dept)[use].astype(float),
+        reps=9999,
+        seed=1,
+    )
+    row = got.to_frame().loc["g=2019"]
+    assert ref.estimate == pytest.approx(row["estimate"], abs=1e-10)
+    assert row["p_value"] == pytest.approx(ref.p_value, abs=1e-10)
+    assert (row["conf_low"], row["conf_high"]) == pytest.approx(ref.conf_int, rel=1e-10)
+    # the overall average pools two cohorts: not computed, with a note
+    assert np.isnan(got.to_frame().loc["overall", "p_value"])
+    assert "pools several treated cohorts" in str(got.notes)
+
+
+def test_few_treated_typed_errors():
+    df = _departments_panel(9)
+    gt = _quiet(tne.att_gt, df, _spec(), method="reg")
+    simple = _quiet(tne.aggregate, gt, "simple")
+    with pytest.raises(InferenceError, match="pools several treated cohorts"):
+        simple.with_inference(tne.FermanPinto())
+    nyt = _quiet(tne.att_gt, df, _spec(), method="reg", control_group="not_yet_treated")
+    dyn = _quiet(tne.aggregate, nyt, "dynamic")
+    assert not dyn.scores.decomposition.exact
+    twfe = _quiet(tne.twfe, df, _spec())
+    with pytest.raises(InferenceError, match="twfe does not support ConleyTaber"):
+        twfe.with_inference(tne.ConleyTaber())
+
+
+def test_single_treated_cluster_is_refused_by_cr2_cr3():
+    df = _departments_panel(10)
+    df = df[~df["dept"].isin([1])]  # cohort 2018 left with one department
+    gt = _quiet(tne.att_gt, df, _spec(), method="reg")
+    for inf in (tne.CR2(), tne.CR3(), tne.WildBootstrap(reps=999)):
+        with pytest.raises(
+            InferenceError,
+            match="treated group of cohort 2018 lies in a single cluster",
+        ):
+            gt.with_inference(inf)
+    ct = gt.with_inference(tne.ConleyTaber())  # one treated cluster: CT applies
+    assert np.isfinite(ct.pvalues.iloc[0])
+
+
+def test_decomposition_without_store_is_a_typed_error():
+    df, *_ = _two_by_two(11)
+    res = _quiet(tne.did_2x2, df, _spec(), method="reg")
+    bare = res.scores.with_values(res.scores.dense())
+    assert bare.decomposition is None and bare.estimates is None
+    from tne_eval.inference.registry import infer
+
+    with pytest.raises(InferenceError, match="CR2 needs the decomposition"):
+        infer(tne.CR2(), bare)
+
+
+@pytest.mark.parametrize(
+    ("method", "covariates", "unbalanced"),
+    [("dr", ("x",), "keep"), ("ipw", ("x",), "drop"), ("reg", (), "keep")],
+)
+def test_approximate_leverages_are_noted(method, covariates, unbalanced):
+    df = _departments_panel(12)
+    rng = np.random.default_rng(0)
+    df["x"] = np.repeat(rng.normal(size=df["school"].nunique()), 5)
+    if unbalanced == "keep":
+        df = df.drop(index=df.index[3])
+    spec = _spec().update(covariates=covariates)
+    gt = _quiet(tne.att_gt, df, spec, method=method, unbalanced=unbalanced)
+    dec = gt.scores.decomposition
+    assert not dec.exact
+    np.testing.assert_allclose((dec.parts @ dec.combine), gt.scores.dense(), atol=1e-10)
+    for kind in KINDS:
+        agg = _quiet(tne.aggregate, gt, kind)
+        d = agg.scores.decomposition
+        np.testing.assert_allclose(d.parts @ d.combine, agg.scores.dense(), atol=1e-10)
+        cr2 = agg.with_inference("cr2")
+        assert np.isfinite(cr2.std_errors).all()
+        assert "an approximation" in str(cr2.notes)
+        cluster = agg.with_inference("cluster")
+        # CR2 inflates the CR0 variance: every leverage lies in [0, 1)
+        cr0 = agg.with_inference(tne.Cluster(small_sample=False))
+        assert (cr2.std_errors >= cr0.std_errors * (1 - 1e-12)).all()
+        assert np.isfinite(cluster.std_errors).all()
+
+
+def test_repeated_cross_sections_get_four_parts_per_cell():
+    df = _departments_panel(13)
+    df["pupil"] = np.arange(len(df))
+    spec = tne.RepeatedCrossSectionSpec(
+        time="year", outcome="y", group="school", cohort="g", cluster="dept", id="pupil"
+    )
+    gt = _quiet(tne.att_gt, df, spec, method="reg")
+    dec = gt.scores.decomposition
+    assert dec.n_parts == 4 * int((gt.std_errors.notna()).sum())
+    np.testing.assert_allclose((dec.parts @ dec.combine), gt.scores.dense(), atol=1e-10)
+    cr2 = _quiet(tne.aggregate, gt, "dynamic").with_inference("cr2")
+    assert isinstance(cr2.dof, np.ndarray) and np.all(cr2.dof > 0)
+
+
+@pytest.mark.parametrize(
+    "inference",
+    [
+        tne.CR2(),
+        tne.CR3(),
+        tne.WildBootstrap(reps=999, seed=3),
+        tne.ConleyTaber(),
+        tne.FermanPinto(seed=1),
+    ],
+)
+def test_event_study_summary_and_frame_agree(inference):
+    df = _departments_panel(14)
+    gt = _quiet(tne.att_gt, df, _spec(), method="reg")
+    es = _quiet(tne.aggregate, gt, "dynamic").with_inference(inference)
+    frame = es.to_frame()
+    study = es.event_study().frame
+    for col in ("estimate", "std_error", "p_value", "conf_low", "conf_high"):
+        np.testing.assert_allclose(
+            study[col].to_numpy(dtype=float),
+            frame.loc[study.index, col].to_numpy(dtype=float),
+            rtol=1e-12,
+        )
+    text = str(es.summary())
+    assert es.inferred.description in text
+    if isinstance(inference, tne.CR2):
+        assert "degrees of freedom by term" in text
+        crit = es.critical_values()
+        from scipy import stats
+
+        np.testing.assert_allclose(crit, stats.t.ppf(0.975, es.dof), rtol=1e-12)
+        half = (frame["conf_high"] - frame["estimate"]).to_numpy()
+        np.testing.assert_allclose(half, crit * frame["std_error"], rtol=1e-10)

@@ -1,0 +1,139 @@
+"""Diagonal (group-mean) specializations against the dense general functions.
+
+The dense functions of :mod:`tne_eval.inference.small_sample` and
+:mod:`tne_eval.inference.wild` take a ``(G, m, m)`` hessian; the group-mean
+decomposition has a diagonal one, handled in ``(G, m)`` memory. Both must agree
+to 1e-10 on random inputs.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+import tne_eval as tne
+from tne_eval.errors import IdentificationError, InferenceError, SpecError
+from tne_eval.inference import small_sample, wild
+
+
+def _random_group_means(seed: int, n: int = 240, g: int = 14, m: int = 6):
+    rng = np.random.default_rng(seed)
+    cluster = rng.integers(0, g, size=n)
+    cluster[:g] = np.arange(g)
+    group = rng.integers(0, m, size=n)
+    w = rng.uniform(0.3, 2.0, size=n)
+    y = rng.normal(size=n) + rng.normal(size=g)[cluster]
+    psi = np.zeros((n, m))
+    for j in range(m):
+        sel = group == j
+        mu = np.average(y[sel], weights=w[sel])
+        psi[sel, j] = n * w[sel] * (y[sel] - mu) / w[sel].sum()
+    hess = small_sample.group_mean_hessian(w, group, cluster)
+    diag = np.einsum("gjj->gj", hess)
+    return psi, cluster, hess, diag, rng
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("kind", ["CR2", "CR3"])
+@pytest.mark.parametrize("as_sparse", [False, True])
+def test_diagonal_cr_vcov_equals_dense(seed, kind, as_sparse):
+    psi, cluster, hess, diag, rng = _random_group_means(seed)
+    dense = small_sample.influence_cr_vcov(psi, cluster, hessian=hess, kind=kind)
+    p_in = sparse.csc_array(psi) if as_sparse else psi
+    w_in = sparse.csc_array(diag) if as_sparse else diag
+    got = small_sample.diagonal_cr_vcov(p_in, cluster, weight=w_in, kind=kind)
+    np.testing.assert_allclose(got, dense, rtol=1e-10, atol=1e-14)
+    comb = rng.normal(size=(psi.shape[1], 3))
+    got_c = small_sample.diagonal_cr_vcov(
+        p_in, cluster, weight=w_in, contrast=comb, kind=kind
+    )
+    np.testing.assert_allclose(got_c, comb.T @ dense @ comb, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("kind", ["CR2", "CR3"])
+def test_diagonal_satterthwaite_df_equals_dense(seed, kind):
+    psi, cluster, hess, diag, rng = _random_group_means(seed)
+    comb = rng.normal(size=(psi.shape[1], 4))
+    comb[2:, 1] = 0.0  # a contrast using only some groups
+    dense = small_sample.influence_satterthwaite_df(
+        psi, cluster, hessian=hess, contrast=comb.T, kind=kind
+    )
+    got = small_sample.diagonal_satterthwaite_df(
+        sparse.csc_array(psi), cluster, weight=diag, contrast=comb, kind=kind
+    )
+    np.testing.assert_allclose(got, dense, rtol=1e-10)
+    # an all-zero column has no degrees of freedom
+    zero = np.zeros((psi.shape[1], 1))
+    assert np.isnan(
+        small_sample.diagonal_satterthwaite_df(psi, cluster, weight=diag, contrast=zero)
+    ).all()
+
+
+def test_diagonal_functions_validate_inputs():
+    psi, cluster, _, diag, _ = _random_group_means(3)
+    with pytest.raises(SpecError, match="weight must have shape"):
+        small_sample.diagonal_cr_vcov(psi, cluster, weight=diag[:, :2])
+    with pytest.raises(SpecError, match="non-negative"):
+        small_sample.diagonal_cr_vcov(psi, cluster, weight=-diag)
+    empty = diag.copy()
+    empty[:, 0] = 0.0
+    with pytest.raises(IdentificationError, match="no weight"):
+        small_sample.diagonal_cr_vcov(psi, cluster, weight=empty)
+    single = diag.copy()
+    single[1:, 0] = 0.0  # group 0 lives in cluster 0 only
+    with pytest.raises(InferenceError, match="leverage"):
+        small_sample.diagonal_cr_vcov(psi, cluster, weight=single)
+    with pytest.raises(SpecError, match="contrast must have 6 rows"):
+        small_sample.diagonal_satterthwaite_df(
+            psi, cluster, weight=diag, contrast=np.ones((3, 1))
+        )
+
+
+@pytest.mark.parametrize("impose_null", [True, False])
+@pytest.mark.parametrize("weights", ["rademacher", "webb"])
+def test_score_wild_bootstrap_diagonal_hessian_equals_dense(impose_null, weights):
+    psi, cluster, hess, diag, rng = _random_group_means(4)
+    est = rng.normal(size=psi.shape[1])
+    c = np.array([1.0, -1.0, 0.5, 0.0, 0.0, 0.25])
+    kwargs = dict(
+        contrast=c,
+        impose_null=impose_null,
+        weight_type=weights,
+        reps=999,
+        seed=5,
+        null=0.3,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tne.SmallClusterWarning)
+        a = wild.score_wild_bootstrap(psi, cluster, est, hessian=hess, **kwargs)
+        b = wild.score_wild_bootstrap(psi, cluster, est, hessian=diag, **kwargs)
+    np.testing.assert_allclose(b.t_boot, a.t_boot, rtol=1e-10, atol=1e-12)
+    assert b.p_value == pytest.approx(a.p_value, abs=1e-12)
+    np.testing.assert_allclose(b.conf_int, a.conf_int, rtol=1e-8)
+
+
+def test_score_wild_bootstrap_diagonal_hessian_checks_shape():
+    psi, cluster, _, diag, _ = _random_group_means(5)
+    with pytest.raises(SpecError, match="diagonal hessian"):
+        wild.score_wild_bootstrap(
+            psi, cluster, np.zeros(6), contrast=np.ones(6), hessian=diag[:-1]
+        )
+
+
+def test_new_specs_validate_and_describe():
+    assert tne.ConleyTaber().describe() == "Conley-Taber, 9999 draws"
+    assert tne.FermanPinto(reps=199).describe() == "Ferman-Pinto, 199 draws"
+    with pytest.raises(SpecError, match=r"ConleyTaber\.reps"):
+        tne.ConleyTaber(reps=10)
+    with pytest.raises(tne.TneEvalTypeError, match=r"FermanPinto\.seed"):
+        tne.FermanPinto(seed="x")
+    assert tne.ConleyTaber() != tne.FermanPinto()
+    from tne_eval.inference.registry import resolve
+    from tne_eval.inference.scores import InfluenceScores
+
+    got = resolve("ferman_pinto", estimator="x", store_type=InfluenceScores)
+    assert isinstance(got, tne.FermanPinto)
