@@ -10,6 +10,8 @@ import tne_eval as tne
 from tne_eval.datasets import load_synthetic
 from tne_eval.errors import SpecError
 from tne_eval.inference.recommend import (
+    BAND_RECOMMENDATION,
+    MIN_EFFECTIVE,
     RECOMMENDATIONS,
     effective_clusters,
     recommend,
@@ -72,9 +74,13 @@ def test_treated_clusters_counts_the_treated_rows_that_enter():
 
 def test_recommend_covers_every_count_once():
     for n in range(1, 120):
-        hits = [r for r in RECOMMENDATIONS if r.covers(n)]
-        assert len(hits) == 1 and recommend(n) is hits[0]
+        for eff in (1.0, 2.5, MIN_EFFECTIVE - 1e-9, MIN_EFFECTIVE, 50.0, np.nan):
+            hits = [r for r in RECOMMENDATIONS if r.covers(n, eff)]
+            expect_hit = hits if not np.isnan(eff) else [recommend(n)]
+            assert len(expect_hit) == 1 and recommend(n, eff) is expect_hit[0]
     assert recommend(np.int64(12)) is recommend(12)
+    assert recommend(2, 30.0) is recommend(2, 1.5)  # two clusters whatever G*
+    assert recommend(12, 6.0) is not recommend(12, 13.5)
     with pytest.raises(SpecError, match="at least 1"):
         recommend(0)
     with pytest.raises(SpecError, match="integer"):
@@ -82,17 +88,24 @@ def test_recommend_covers_every_count_once():
 
 
 def test_note_names_each_group_of_terms():
-    note = recommendation_note(["ATT", "e=4", "ref"], np.array([12, 2, 0]), "CR1")
+    note = recommendation_note(
+        ["ATT", "e=4", "overall", "ref"],
+        np.array([12, 2, 12, 0]),
+        np.array([13.5, 2.1, 6.0, np.nan]),
+        current="CR1",
+    )
     assert note.kind is NoteKind.FEW_CLUSTERS
     assert "this result uses CR1" in note
-    two, many = recommend(2), recommend(12)
-    assert (
-        f"(e=4): {'use ' + two.inference if two.shown_valid else 'no inference'}"
-        in (note)
-    )
-    assert "(ATT): " in note and "ref" not in note
-    assert (many.inference or "no inference") in note
+    for term, rec in (
+        ("ATT", recommend(12, 13.5)),
+        ("e=4", recommend(2)),
+        ("overall", recommend(12, 6.0)),
+    ):
+        assert f"{rec.name} ({term}): " in note
+        assert (rec.inference if rec.shown_valid else "no inference was shown") in note
+    assert "ref" not in note
     assert recommendation_note(["ref"], np.array([0])) is None
+    assert BAND_RECOMMENDATION in recommendation_note(["e=0"], [12], band=True)
 
 
 @pytest.fixture(scope="module")
@@ -136,8 +149,10 @@ def test_results_carry_the_recommendation_note(tne_results):
     _, dyn, _ = tne_results
     notes = [n for n in dyn.notes if "Recommended inference" in n]
     assert len(notes) == 1 and notes[0].kind is NoteKind.FEW_CLUSTERS
-    assert "(e=4)" in notes[0]
+    assert "two treated clusters (e=4)" in notes[0]
+    assert BAND_RECOMMENDATION not in notes[0]
     boot = dyn.with_inference(tne.MultiplierBootstrap(reps=99, seed=1))
     again = [n for n in boot.notes if "Recommended inference" in n]
     assert len(again) == 1 and "multiplier bootstrap" in again[0]
+    assert BAND_RECOMMENDATION in again[0]
     assert "Recommended inference" in dyn.summary().as_text()

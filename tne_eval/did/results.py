@@ -97,7 +97,9 @@ class _TreatedClustersMixin:
         note = recommendation_note(
             counts.index,
             counts["n_treated_clusters"].fillna(0).to_numpy(dtype=int),
-            self.inferred.description,
+            counts["effective_clusters"].to_numpy(dtype=float),
+            current=self.inferred.description,
+            band=self.inferred.band_draws is not None,
         )
         if note is not None and note not in self.notes:
             object.__setattr__(self, "notes", (*self.notes, note))

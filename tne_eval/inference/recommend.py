@@ -31,7 +31,10 @@ from tne_eval.inference._arrays import as_float_matrix
 from tne_eval.notes import Note, NoteKind
 
 __all__ = [
+    "BAND_RECOMMENDATION",
+    "MIN_EFFECTIVE",
     "PRETREND_RECOMMENDATION",
+    "PRETREND_TEST",
     "RECOMMENDATIONS",
     "STUDY",
     "Recommendation",
@@ -45,82 +48,138 @@ __all__ = [
 STUDY = "studies/inference_tne.py, results in studies/results/inference_tne.md"
 
 
+#: Below this effective number of clusters an estimate resting on many treated
+#: clusters is treated as leaning on a small cohort (the dynamic overall effect,
+#: whose e = 4 term rests on the two 2020 departments, has G* of about 6; the
+#: simple ATT and e = 0..3 about 12 to 14; the 2021 cohort's cells 10 to 13).
+MIN_EFFECTIVE = 8.0
+
+
 @dataclass(frozen=True)
 class Recommendation:
-    """The inference to use for estimates resting on a range of treated clusters.
+    """The inference to use for one class of estimates.
 
     Attributes
     ----------
+    name : str
+        Short name of the class.
     min_treated, max_treated : int
         Inclusive range of :func:`treated_clusters` (``max_treated`` ``None``:
         no upper bound).
+    min_effective, max_effective : float
+        Half-open range ``[min, max)`` of :func:`effective_clusters`.
     inference : str or None
         The choice to pass to ``result.with_inference`` (as code), or ``None``
         when the study showed no method valid for such estimates.
+    study_method : str or None
+        The label of that method in ``studies/inference_tne.py``.
     evidence : str
-        What the study measured for it (null-world size, coverage).
+        What the study measured (null-world size, coverage, width).
     advice : str
         What to report.
     """
 
+    name: str
     min_treated: int
     max_treated: int | None
+    min_effective: float
+    max_effective: float
     inference: str | None
+    study_method: str | None
     evidence: str
     advice: str
 
-    def covers(self, n_treated: int) -> bool:
-        """Whether ``n_treated`` treated clusters fall in this range."""
+    def covers(self, n_treated: int, effective: float = np.inf) -> bool:
+        """Whether an estimate with these counts belongs to this class."""
         upper = np.inf if self.max_treated is None else self.max_treated
-        return self.min_treated <= n_treated <= upper
+        return (
+            self.min_treated <= n_treated <= upper
+            and self.min_effective <= effective < self.max_effective
+        )
 
     @property
     def shown_valid(self) -> bool:
-        """Whether some method was shown to hold its level for this range."""
+        """Whether some method was shown to hold its level for this class."""
         return self.inference is not None
 
 
-#: The decision table, by treated clusters behind the estimate (TNE-design
-#: Monte Carlo, 1000 replications; see the explanation page *Few treated
-#: clusters* for the full table).
+#: The decision table (TNE-design Monte Carlo; the full tables are on the
+#: explanation page *Few treated clusters*). Sizes are null-world rejection
+#: rates at 5 %, coverages those of 95 % intervals under the default effects,
+#: widths the median interval width over 2 x 1.96 x the Monte Carlo SD.
 RECOMMENDATIONS: tuple[Recommendation, ...] = (
     Recommendation(
+        name="two treated clusters",
         min_treated=1,
         max_treated=2,
-        inference=None,
-        evidence="PLACEHOLDER",
-        advice="PLACEHOLDER",
+        min_effective=0.0,
+        max_effective=np.inf,
+        inference="ConleyTaber() or FermanPinto()",
+        study_method="ferman_pinto",
+        evidence="PLACEHOLDER_TWO",
+        advice="report the Conley-Taber / Ferman-Pinto interval (wide: it "
+        "estimates two departments' shocks from the 89 comparison departments); "
+        "never a Cluster() or multiplier-bootstrap interval as 95%",
     ),
     Recommendation(
+        name="many treated clusters, one small cohort carrying weight",
+        min_treated=3,
+        max_treated=None,
+        min_effective=0.0,
+        max_effective=MIN_EFFECTIVE,
+        inference="PLACEHOLDER_MIXED",
+        study_method="PLACEHOLDER_MIXED_LABEL",
+        evidence="PLACEHOLDER_MIXED_EV",
+        advice="PLACEHOLDER_MIXED_ADVICE",
+    ),
+    Recommendation(
+        name="3 to 9 treated clusters",
         min_treated=3,
         max_treated=9,
+        min_effective=MIN_EFFECTIVE,
+        max_effective=np.inf,
         inference=None,
-        evidence="not studied: the TNE design has no estimand resting on 3 to 9 "
-        "treated departments",
-        advice="treat intervals as approximate; Conley-Taber / Ferman-Pinto "
-        "intervals (on the department changes) or CR2 with Satterthwaite degrees "
-        "of freedom are the conservative choices",
+        study_method=None,
+        evidence="not studied: no TNE estimand rests on 3 to 9 treated "
+        "departments with G* of 8 or more",
+        advice="read the interval as approximate; CR2() (Satterthwaite) and "
+        "CR3() were conservative for every TNE estimand",
     ),
     Recommendation(
+        name="10 or more treated clusters",
         min_treated=10,
         max_treated=None,
-        inference="PLACEHOLDER",
-        evidence="PLACEHOLDER",
-        advice="PLACEHOLDER",
+        min_effective=MIN_EFFECTIVE,
+        max_effective=np.inf,
+        inference="PLACEHOLDER_MANY",
+        study_method="PLACEHOLDER_MANY_LABEL",
+        evidence="PLACEHOLDER_MANY_EV",
+        advice="PLACEHOLDER_MANY_ADVICE",
     ),
 )
 
-#: Pre-trend tests: which of :func:`tne_eval.did.pre_trend_tests` to read.
-PRETREND_RECOMMENDATION = "PLACEHOLDER"
+#: The pre-trend test to read: (scope, kind, method) of a row of
+#: :func:`tne_eval.did.pre_trend_tests`.
+PRETREND_TEST: tuple[str, str, str] = ("all", "average", "htz")
+
+#: Pre-trend tests: what the study found, and which to read.
+PRETREND_RECOMMENDATION = "PLACEHOLDER_PRE"
+
+#: Simultaneous (sup-t) bands of the event study.
+BAND_RECOMMENDATION = "PLACEHOLDER_BAND"
 
 
-def recommend(n_treated_clusters: int) -> Recommendation:
-    """Return the recommendation for estimates resting on ``n_treated_clusters``.
+def recommend(
+    n_treated_clusters: int, effective_clusters: float | None = None
+) -> Recommendation:
+    """Return the recommendation for an estimate's treated and effective clusters.
 
     Parameters
     ----------
     n_treated_clusters : int
         Treated clusters behind the estimate (:func:`treated_clusters`), at least 1.
+    effective_clusters : float, optional
+        Its :func:`effective_clusters` (default: not below :data:`MIN_EFFECTIVE`).
 
     Returns
     -------
@@ -134,8 +193,10 @@ def recommend(n_treated_clusters: int) -> Recommendation:
     Examples
     --------
     >>> from tne_eval.inference.recommend import recommend
-    >>> recommend(2).shown_valid
-    False
+    >>> recommend(2).name
+    'two treated clusters'
+    >>> recommend(12, effective_clusters=6.0).name
+    'many treated clusters, one small cohort carrying weight'
     """
     if isinstance(n_treated_clusters, bool) or not isinstance(
         n_treated_clusters, (int, np.integer)
@@ -143,8 +204,11 @@ def recommend(n_treated_clusters: int) -> Recommendation:
         raise SpecError(
             f"n_treated_clusters must be an integer (got {n_treated_clusters!r})."
         )
+    eff = np.inf if effective_clusters is None else float(effective_clusters)
+    if np.isnan(eff):
+        eff = np.inf
     for rec in RECOMMENDATIONS:
-        if rec.covers(int(n_treated_clusters)):
+        if rec.covers(int(n_treated_clusters), eff):
             return rec
     raise SpecError(
         f"n_treated_clusters must be at least 1 (got {n_treated_clusters}): an "
@@ -303,7 +367,11 @@ def treated_clusters(
 
 
 def recommendation_note(
-    terms: object, n_treated: np.ndarray, current: str | None = None
+    terms: object,
+    n_treated: np.ndarray,
+    effective: np.ndarray | None = None,
+    current: str | None = None,
+    band: bool = False,
 ) -> Note | None:
     """Return the note stating the recommended inference for each group of terms.
 
@@ -314,8 +382,12 @@ def recommendation_note(
     n_treated : ndarray of int
         :func:`treated_clusters` of each term (0: a term with no treated unit,
         such as a reference row, is skipped).
+    effective : ndarray, optional
+        :func:`effective_clusters` of each term.
     current : str, optional
         Description of the result's inference, quoted in the note.
+    band : bool, default False
+        The result shows a simultaneous band: the note says what the study found.
 
     Returns
     -------
@@ -325,10 +397,16 @@ def recommendation_note(
     """
     labels = [str(t) for t in terms]
     counts = np.asarray(n_treated, dtype=int)
+    eff = (
+        np.full(counts.shape, np.inf)
+        if effective is None
+        else np.asarray(effective, dtype=float)
+    )
     groups: dict[int, list[str]] = {}
-    for term, n in zip(labels, counts):
+    for term, n, e in zip(labels, counts, eff):
         if n >= 1:
-            groups.setdefault(RECOMMENDATIONS.index(recommend(int(n))), []).append(term)
+            idx = RECOMMENDATIONS.index(recommend(int(n), e))
+            groups.setdefault(idx, []).append(term)
     if not groups:
         return None
     parts = []
@@ -336,19 +414,16 @@ def recommendation_note(
         rec = RECOMMENDATIONS[idx]
         names = groups[idx]
         shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
-        span = (
-            f"{rec.min_treated}+"
-            if rec.max_treated is None
-            else f"{rec.min_treated}-{rec.max_treated}"
-        )
-        head = f"terms resting on {span} treated clusters ({shown}): "
+        head = f"{rec.name} ({shown}): "
         if rec.shown_valid:
-            parts.append(head + f"use {rec.inference} ({rec.evidence}).")
+            parts.append(head + f"use {rec.inference}; {rec.evidence}.")
         else:
             parts.append(
                 head + f"no inference was shown valid ({rec.evidence}); {rec.advice}."
             )
+    if band:
+        parts.append(BAND_RECOMMENDATION)
     lead = "Recommended inference (TNE-design Monte Carlo, " + STUDY + ")"
     if current:
         lead += f"; this result uses {current}"
-    return Note(lead + ": " + " ".join(parts), NoteKind.FEW_CLUSTERS)
+    return Note(lead + ". " + " ".join(parts), NoteKind.FEW_CLUSTERS)
