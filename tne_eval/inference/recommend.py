@@ -17,6 +17,14 @@ TNE-design Monte Carlo study (``studies/inference_tne.py``, results in
 showed to hold its level, or records that no method did.
 :func:`recommendation_note` writes the note that ``att_gt`` and ``aggregate``
 results carry.
+
+The study evaluated CR2, CR3, the wild bootstrap, Conley-Taber and
+Ferman-Pinto through the array-level functions on each estimate's influence
+functions with cohort-level group-mean leverages (the registry's finer
+decomposition of :mod:`tne_eval.inference.group_means` came later): for
+estimates of one cohort the two agree closely; through the registry
+``ConleyTaber`` and ``FermanPinto`` give no interval for estimates pooling
+cohorts.
 """
 
 from __future__ import annotations
@@ -94,7 +102,8 @@ class Recommendation:
         upper = np.inf if self.max_treated is None else self.max_treated
         return (
             self.min_treated <= n_treated <= upper
-            and self.min_effective <= effective < self.max_effective
+            and self.min_effective <= effective
+            and (effective < self.max_effective or np.isinf(self.max_effective))
         )
 
     @property
@@ -116,7 +125,7 @@ RECOMMENDATIONS: tuple[Recommendation, ...] = (
         max_effective=np.inf,
         inference="ConleyTaber() or FermanPinto()",
         study_method="ferman_pinto",
-        evidence="PLACEHOLDER_TWO",
+        evidence="e = 4: coverage {two_cov}, null-world size {two_size}, width {two_w} x the sampling spread; Cluster() covers {two_cr1}",
         advice="report the Conley-Taber / Ferman-Pinto interval (wide: it "
         "estimates two departments' shocks from the 89 comparison departments); "
         "never a Cluster() or multiplier-bootstrap interval as 95%",
@@ -127,10 +136,10 @@ RECOMMENDATIONS: tuple[Recommendation, ...] = (
         max_treated=None,
         min_effective=0.0,
         max_effective=MIN_EFFECTIVE,
-        inference="PLACEHOLDER_MIXED",
-        study_method="PLACEHOLDER_MIXED_LABEL",
-        evidence="PLACEHOLDER_MIXED_EV",
-        advice="PLACEHOLDER_MIXED_ADVICE",
+        inference="CR3()",
+        study_method="cr3",
+        evidence="dynamic overall: coverage {mix_cov}, size {mix_size}; Cluster() covers {mix_cr1}",
+        advice="or restrict the event study to the event times of the large cohort (aggregate(gt, 'dynamic', max_e=3))",
     ),
     Recommendation(
         name="3 to 9 treated clusters",
@@ -151,10 +160,10 @@ RECOMMENDATIONS: tuple[Recommendation, ...] = (
         max_treated=None,
         min_effective=MIN_EFFECTIVE,
         max_effective=np.inf,
-        inference="PLACEHOLDER_MANY",
-        study_method="PLACEHOLDER_MANY_LABEL",
-        evidence="PLACEHOLDER_MANY_EV",
-        advice="PLACEHOLDER_MANY_ADVICE",
+        inference="WildBootstrap(impose_null=False)",
+        study_method="wild_u",
+        evidence="simple ATT and e = 0..3: size {many_size}, coverage {many_cov}",
+        advice="Cluster() and the multiplier bootstrap over-reject slightly ({many_cr1_size})",
     ),
 )
 
@@ -163,10 +172,10 @@ RECOMMENDATIONS: tuple[Recommendation, ...] = (
 PRETREND_TEST: tuple[str, str, str] = ("all", "average", "htz")
 
 #: Pre-trend tests: what the study found, and which to read.
-PRETREND_RECOMMENDATION = "PLACEHOLDER_PRE"
+PRETREND_RECOMMENDATION = "read the all-cohorts average HTZ test of pre_trend_tests(gt) (size {pre_size}); the pooled Wald test of gt.pretest rejects a true null in {pre_pooled}"
 
 #: Simultaneous (sup-t) bands of the event study.
-BAND_RECOMMENDATION = "PLACEHOLDER_BAND"
+BAND_RECOMMENDATION = "No method gave a valid sup-t band for the event study (the multiplier bootstrap's band covers e = 0..4 jointly in {band_cov}): read it as pointwise intervals."
 
 
 def recommend(
