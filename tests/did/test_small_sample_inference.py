@@ -415,3 +415,38 @@ def test_event_study_summary_and_frame_agree(inference):
         np.testing.assert_allclose(crit, stats.t.ppf(0.975, es.dof), rtol=1e-12)
         half = (frame["conf_high"] - frame["estimate"]).to_numpy()
         np.testing.assert_allclose(half, crit * frame["std_error"], rtol=1e-10)
+
+
+def test_few_treated_refuse_clusters_mixing_treated_and_comparison():
+    df = _departments_panel(15)
+    # pairs of departments: (4, 5) holds a 2019 and a never-treated department
+    df["pair"] = df["dept"] // 2
+    gt = _quiet(tne.att_gt, df, _spec().update(cluster="pair"), method="reg")
+    ct = _quiet(gt.with_inference, tne.ConleyTaber())
+    cohort = gt.table["cohort"].to_numpy()
+    p = ct.pvalues.to_numpy()
+    assert np.isnan(p[cohort == 2019]).all() and np.isfinite(p[cohort == 2018]).all()
+    assert "hold both treated and comparison rows" in str(ct.notes)
+    with pytest.raises(InferenceError, match="hold both treated and comparison"):
+        cluster_contributions(gt.scores, int(np.flatnonzero(cohort == 2019)[0]))
+    # departments 0 and 1 (cohort 2018) form one pair: one treated cluster
+    with pytest.raises(InferenceError, match="cohort 2018 lies in a single cluster"):
+        _quiet(gt.with_inference, tne.CR2())
+
+
+def test_reference_cells_of_a_universal_base_period_have_no_inference():
+    df = _departments_panel(16)
+    gt = _quiet(
+        tne.att_gt,
+        df,
+        _spec(),
+        method="reg",
+        base_period="universal",
+        control_group="not_yet_treated",
+    )
+    es = _quiet(tne.aggregate, gt, "dynamic")
+    ref = es.to_frame()["event_time"] == -1
+    for inf in (tne.CR2(), tne.CR3(), tne.WildBootstrap(reps=999, seed=1)):
+        frame = _quiet(es.with_inference, inf).to_frame()
+        assert frame.loc[ref, "p_value"].isna().all()
+        assert frame.loc[~ref, "p_value"].notna().all()

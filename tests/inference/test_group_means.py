@@ -137,3 +137,35 @@ def test_new_specs_validate_and_describe():
 
     got = resolve("ferman_pinto", estimator="x", store_type=InfluenceScores)
     assert isinstance(got, tne.FermanPinto)
+
+
+def test_store_columns_and_with_values_keep_the_decomposition_consistent():
+    import pandas as pd
+
+    rng = np.random.default_rng(6)
+    n, years = 90, np.arange(2015, 2020)
+    g = np.where(np.arange(n) < 30, 2018, np.where(np.arange(n) < 50, 2019, 0))
+    df = pd.DataFrame(
+        {
+            "u": np.repeat(np.arange(n), years.size),
+            "t": np.tile(years, n),
+            "g": np.repeat(g, years.size),
+            "cl": np.repeat(np.arange(n) // 5, years.size),
+        }
+    )
+    df["y"] = rng.normal(size=len(df))
+    spec = tne.PanelSpec(unit="u", time="t", outcome="y", cohort="g", cluster="cl")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tne.TneEvalWarning)
+        store = tne.att_gt(df, spec, method="reg").scores
+    pos = np.array([0, 3, 5])
+    sub = store.columns(pos)
+    dec = sub.decomposition
+    assert dec.combine.shape == (dec.n_parts, 3) and dec.n_parts == 6  # unused dropped
+    np.testing.assert_allclose(dec.parts @ dec.combine, sub.dense(), atol=1e-12)
+    np.testing.assert_array_equal(sub.estimates, store.estimates[pos])
+    assert not dec.combine.flags.writeable and not dec.parts.data.flags.writeable
+    bare = store.with_values(store.dense()[:, :2])
+    assert bare.decomposition is None and bare.estimates is None
+    with pytest.raises(InferenceError, match="one column per estimate"):
+        store.with_values(store.dense()[:, :2], decomposition=store.decomposition)

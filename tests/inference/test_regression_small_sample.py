@@ -140,10 +140,11 @@ def test_new_methods_are_supported_only_where_computed(fit):
     from tne_eval.inference import supported
     from tne_eval.inference.scores import InfluenceScores, RegressionScores
 
-    assert tne.CR2 in supported(RegressionScores) and tne.CR2 not in supported(
+    assert tne.CR2 in supported(RegressionScores) and tne.CR2 in supported(
         InfluenceScores
     )
-    with pytest.raises(tne.InferenceError, match="att_gt does not support CR2"):
+    # one treated unit: its group mean has leverage 1, no CR2 adjustment exists
+    with pytest.raises(tne.InferenceError, match="lies in a single cluster"):
         tne.att_gt(
             pd.DataFrame(
                 {

@@ -403,20 +403,30 @@ def _aggregate_parts(
         cohort=np.r_[np.asarray(dec.cohort)[ctrl], pooled_cohort],
         exact=False,
     )
-    if not dec.exact:
-        return out
-    # exact only if no cluster is both treated and comparison where cohorts pool
+    exact = dec.exact and _disjoint(out, store, comb, ctrl, a_mat, pooled_cohort)
+    # a ratio of reference cells only (estimate 0, no influence function) has an
+    # empty pooled part: drop it
+    empty = np.asarray(out.weights.sum(axis=0)).ravel() <= 0
+    if empty.any():
+        keep = np.asarray(out.combine).copy()
+        keep[empty] = 0.0
+        out = out.with_combine(keep)
+    return replace(out, exact=bool(exact))
+
+
+def _disjoint(out, store, comb, ctrl, a_mat, pooled_cohort) -> bool:
+    """No cluster both treated and comparison in a ratio that pools cohorts."""
     pw = out.part_weight(store.cluster_code, store.n_clusters)
     has = sparse.csc_array((pw > 0).astype(float))
-    for r in range(len(ratios)):
-        if np.isfinite(pooled_cohort[r]):
+    for r, cohort in enumerate(pooled_cohort):
+        if np.isfinite(cohort):
             continue
         in_ctrl = (comb[ctrl] @ a_mat[:, r] != 0).astype(float)
         ctrl_clusters = np.asarray(has[:, : ctrl.size] @ in_ctrl).ravel() > 0
         treated_clusters = has[:, [ctrl.size + r]].toarray().ravel() > 0
         if np.any(treated_clusters & ctrl_clusters):
-            return out
-    return replace(out, exact=True)
+            return False
+    return True
 
 
 def _provenance(result: GroupTimeResult, inf: object):

@@ -44,6 +44,7 @@ def _treated_clusters_by_cohort(
 def _frozen(arr):
     """Return ``arr`` made read-only (dense) or with read-only buffers (sparse)."""
     if sparse.issparse(arr):
+        arr.sum_duplicates()  # canonical (sorted, no duplicates): nothing in place later
         for name in ("data", "indices", "indptr"):
             getattr(arr, name).setflags(write=False)
         return arr
