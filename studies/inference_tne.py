@@ -1111,7 +1111,8 @@ def to_markdown(result: dict) -> str:
         ]
         for key in PRETESTS:
             e = s["pretests"][key]
-            lines.append(f"| {key} | {_pm(e)} | {e['valid_share']:.2f} |")
+            flag = "—" if key == "pooled-wald" else f"{e['valid_share']:.2f}"
+            lines.append(f"| {key} | {_pm(e)} | {flag} |")
     if "ri_pretests" in s:
         lines += [
             f"| randomization, pre e=-4..-2 jointly (max) | {_pm(s['ri_pretests']['joint'])} | — |",

@@ -125,7 +125,8 @@ RECOMMENDATIONS: tuple[Recommendation, ...] = (
         max_effective=np.inf,
         inference="ConleyTaber() or FermanPinto()",
         study_method="ferman_pinto",
-        evidence="e = 4: coverage {two_cov}, null-world size {two_size}, width {two_w} x the sampling spread; Cluster() covers {two_cr1}",
+        evidence="e = 4: coverage {two_cov}, null-world size {two_size}, "
+        "interval {two_w} x the sampling spread; Cluster() covers {two_cr1}",
         advice="report the Conley-Taber / Ferman-Pinto interval (wide: it "
         "estimates two departments' shocks from the 89 comparison departments); "
         "never a Cluster() or multiplier-bootstrap interval as 95%",
@@ -138,8 +139,10 @@ RECOMMENDATIONS: tuple[Recommendation, ...] = (
         max_effective=MIN_EFFECTIVE,
         inference="CR3()",
         study_method="cr3",
-        evidence="dynamic overall: coverage {mix_cov}, size {mix_size}; Cluster() covers {mix_cr1}",
-        advice="or restrict the event study to the event times of the large cohort (aggregate(gt, 'dynamic', max_e=3))",
+        evidence="dynamic overall: coverage {mix_cov}, size {mix_size}; "
+        "Cluster() covers {mix_cr1}",
+        advice="or restrict the event study to the event times of the large "
+        "cohort (aggregate(gt, 'dynamic', max_e=3))",
     ),
     Recommendation(
         name="3 to 9 treated clusters",
@@ -163,7 +166,8 @@ RECOMMENDATIONS: tuple[Recommendation, ...] = (
         inference="WildBootstrap(impose_null=False)",
         study_method="wild_u",
         evidence="simple ATT and e = 0..3: size {many_size}, coverage {many_cov}",
-        advice="Cluster() and the multiplier bootstrap over-reject slightly ({many_cr1_size})",
+        advice="Cluster() and the multiplier bootstrap over-reject slightly "
+        "({many_cr1_size})",
     ),
 )
 
@@ -172,10 +176,18 @@ RECOMMENDATIONS: tuple[Recommendation, ...] = (
 PRETREND_TEST: tuple[str, str, str] = ("all", "average", "htz")
 
 #: Pre-trend tests: what the study found, and which to read.
-PRETREND_RECOMMENDATION = "read the all-cohorts average HTZ test of pre_trend_tests(gt) (size {pre_size}); the pooled Wald test of gt.pretest rejects a true null in {pre_pooled}"
+PRETREND_RECOMMENDATION = (
+    "read the all-cohorts average HTZ test of pre_trend_tests(gt) (size "
+    "{pre_size}); the pooled Wald test of gt.pretest rejects a true null in "
+    "{pre_pooled}"
+)
 
 #: Simultaneous (sup-t) bands of the event study.
-BAND_RECOMMENDATION = "No method gave a valid sup-t band for the event study (the multiplier bootstrap's band covers e = 0..4 jointly in {band_cov}): read it as pointwise intervals."
+BAND_RECOMMENDATION = (
+    "No method gave a valid sup-t band for the event study (the multiplier "
+    "bootstrap's band covers e = 0..4 jointly in {band_cov}): read the band as "
+    "descriptive and the pointwise intervals as above."
+)
 
 
 def recommend(
