@@ -13,9 +13,11 @@ __all__ = [
     "ConfigError",
     "DataError",
     "DroppedObservationsWarning",
+    "EmptyWeightingClassError",
     "IdentificationError",
     "InferenceError",
     "InferenceFallbackWarning",
+    "LonelyPSUError",
     "OverlapWarning",
     "SmallClusterWarning",
     "SpecError",
@@ -48,6 +50,14 @@ class IdentificationError(TneEvalError, ValueError):
 
 class InferenceError(TneEvalError, ValueError):
     """The requested inference is unsupported or impossible for this estimator."""
+
+
+class LonelyPSUError(InferenceError):
+    """A stratum of a survey design has a single PSU and ``lonely_psu="fail"``."""
+
+
+class EmptyWeightingClassError(DataError):
+    """A non-response weighting class has no respondents (collapse it)."""
 
 
 class ConfigError(TneEvalError, ValueError):

@@ -195,8 +195,14 @@ def test_option_combinations(data, spec):
         match(data, spec, method="cem", cutpoints={"iq": 4})
     with pytest.raises(SpecError, match="ratio must be >= 1"):
         match(data, spec, ratio=0)
-    with pytest.raises(SpecError, match="sampling weights"):
-        match(data.assign(sw=1.0), spec.update(weights="sw"))
+    with pytest.raises(SpecError, match="ratio applies to pair matching"):
+        match(data, spec, method="full", ratio=2)
+    with pytest.raises(SpecError, match="min_controls/max_controls apply to"):
+        match(data, spec, max_controls=3)
+    with pytest.raises(SpecError, match="subclass and min_n apply to"):
+        match(data, spec, min_n=2)
+    with pytest.raises(SpecError, match="estimand='ATE' is not available"):
+        match(data, spec, estimand="ATE")
 
 
 def test_infeasible_entropy_balancing():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -77,3 +78,41 @@ def test_inputs_are_not_mutated_and_random_order_is_seeded():
     np.testing.assert_array_equal(a.match_matrix, b.match_matrix)
     np.testing.assert_array_equal(d, d0)
     np.testing.assert_array_equal(dist, dist0)
+
+
+@pytest.mark.filterwarnings("ignore::tne_eval.errors.DroppedObservationsWarning")
+def test_full_and_subclass_public_api_invariance():
+    """No mutation of the caller's frame; row order changes neither design."""
+    import pandas as pd
+
+    import tne_eval as tne
+
+    gen = np.random.default_rng(21)
+    n = 150
+    x = gen.normal(size=n)
+    df = pd.DataFrame(
+        {
+            "id": [f"u{i}" for i in range(n)],
+            "x": x,
+            "z": gen.uniform(size=n),
+            "d": (gen.uniform(size=n) < 1 / (1 + np.exp(-x))).astype(int),
+            "s": gen.integers(1, 4, size=n).astype(float),
+        }
+    )
+    spec = tne.CrossSectionSpec(
+        outcome=None, treatment="d", covariates=("x", "z"), unit="id", weights="s"
+    )
+    before = df.copy(deep=True)
+    perm = gen.permutation(n)
+    shuffled = df.iloc[perm]
+    for kwargs in (
+        {"method": "full"},
+        {"method": "full", "caliper": {"distance": 0.5, "z": 0.3}},
+        {"method": "subclass", "subclass": 4},
+    ):
+        a = tne.match(df, spec, **kwargs)
+        b = tne.match(shuffled, spec, **kwargs)
+        pd.testing.assert_frame_equal(df, before)
+        wa = pd.Series(a.weights.to_numpy(), index=a.ids).sort_index()
+        wb = pd.Series(b.weights.to_numpy(), index=b.ids).sort_index()
+        np.testing.assert_allclose(wa, wb, rtol=1e-9, atol=1e-12)

@@ -2,6 +2,7 @@
 
 from tne_eval.data.checks import CovariateProblems, covariate_problems, outcome_note
 from tne_eval.data.cohorts import cohort_from_treatment
+from tne_eval.data.indices import SummaryIndex, anderson_index, kling_index
 from tne_eval.data.prepare import DropRecord, DropReport, PreparedPanel, prepare_panel
 from tne_eval.data.spec import PanelSpec, RepeatedCrossSectionSpec
 
@@ -12,8 +13,11 @@ __all__ = [
     "PanelSpec",
     "PreparedPanel",
     "RepeatedCrossSectionSpec",
+    "SummaryIndex",
+    "anderson_index",
     "cohort_from_treatment",
     "covariate_problems",
+    "kling_index",
     "outcome_note",
     "prepare_panel",
 ]

@@ -12,13 +12,16 @@ Public functions take a data frame with one row per unit and a
 * :func:`att`, :func:`aipw`: effects with Abadie-Imbens or influence-function
   (registry) inference;
 * :func:`matched_panel`: the matched units of a panel with their weights, for
-  the difference-in-differences estimators.
+  the difference-in-differences estimators; :func:`trajectories`: treated vs
+  matched means by period; :func:`aggregate_units`: one row per department (or
+  any group) from a panel, to match groups on aggregates.
 
 The array-level numerics live in the private modules (``_propensity``,
-``_nearest``, ``_exact``, ``_optimal``, ``_weighting``, ``_balance``,
-``_effects``); their validation against MatchIt, cobalt and causalinference is
-described in ``tests/reference/matchit/PROVENANCE.json`` and the documentation
-page on matching.
+``_nearest``, ``_exact``, ``_optimal``, ``_full``, ``_subclass``,
+``_weighting``, ``_balance``, ``_effects``); their validation against MatchIt,
+cobalt and causalinference is described in
+``tests/reference/matchit/PROVENANCE.json`` and the documentation page on
+matching.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from __future__ import annotations
 from tne_eval.matching.balance import balance
 from tne_eval.matching.effects import aipw, att
 from tne_eval.matching.matched import match, matched_panel
+from tne_eval.matching.panels import TrajectoryResult, aggregate_units, trajectories
 from tne_eval.matching.propensity import propensity_score
 from tne_eval.matching.results import (
     BalanceResult,
@@ -43,12 +47,15 @@ __all__ = [
     "MatchResult",
     "MatchingEffectResult",
     "PropensityResult",
+    "TrajectoryResult",
     "WeightingResult",
+    "aggregate_units",
     "aipw",
     "att",
     "balance",
     "match",
     "matched_panel",
     "propensity_score",
+    "trajectories",
     "weightit",
 ]

@@ -52,9 +52,11 @@ from tne_eval.matching._nearest import Matches
 __all__ = [
     "AIPW",
     "MatchingATT",
+    "ScoreAdjustment",
     "abadie_imbens_att",
     "aipw_att",
     "conditional_variance",
+    "score_adjustment_att",
     "weighted_att",
 ]
 
@@ -325,6 +327,7 @@ def aipw_att(
     *,
     score: np.ndarray | None = None,
     mu0: np.ndarray | None = None,
+    s_weights: np.ndarray | None = None,
 ) -> AIPW:
     r"""Doubly robust (AIPW) estimator of the ATT with its influence function.
 
@@ -360,6 +363,11 @@ def aipw_att(
         Shape ``(n,)`` propensity scores; default a logit fit on ``x``.
     mu0 : numpy.ndarray, optional
         Shape ``(n,)`` control-outcome predictions; default OLS on controls.
+    s_weights : numpy.ndarray, optional
+        Shape ``(n,)`` sampling weights ``s``: the score and outcome models are
+        fitted with them and every sum above is weighted by ``s_i`` (the ATT of
+        the population the sample represents); the influence function is
+        ``s_i`` times the unweighted one over the weighted treated share.
 
     Returns
     -------
@@ -372,8 +380,9 @@ def aipw_att(
     n = treated.shape[0]
     yv = as_vector(y, n, "y")
     xm = as_matrix(x, n, "x")
+    sw = np.ones(n) if s_weights is None else as_vector(s_weights, n, "s_weights")
     e = (
-        fit_propensity(treated, xm).score
+        fit_propensity(treated, xm, weights=s_weights).score
         if score is None
         else as_vector(score, n, "score")
     )
@@ -383,15 +392,161 @@ def aipw_att(
         )
     if mu0 is None:
         design = np.column_stack([np.ones(n), xm])
-        beta, *_ = np.linalg.lstsq(design[~treated], yv[~treated], rcond=None)
+        rw = np.sqrt(sw[~treated])
+        beta, *_ = np.linalg.lstsq(
+            design[~treated] * rw[:, None], yv[~treated] * rw, rcond=None
+        )
         m0 = design @ beta
     else:
         m0 = as_vector(mu0, n, "mu0")
-    dbar = float(treated.mean())
+    dbar = float((sw * treated).mean())
     resid = yv - m0
     odds = e / (1.0 - e)
-    num = np.where(treated, resid, -odds * resid)
-    att = float(num.sum() / treated.sum())
-    infl = (num - treated * att) / dbar
+    num = sw * np.where(treated, resid, -odds * resid)
+    att = float(num.sum() / (sw * treated).sum())
+    infl = (num - sw * treated * att) / dbar
     se = float(np.sqrt(infl @ infl) / n)
     return AIPW(att=att, se=se, influence=infl, score=e, mu0=m0)
+
+
+@dataclass(frozen=True)
+class ScoreAdjustment:
+    r"""Abadie-Imbens (2016) adjustment of the ATT variance for an estimated score.
+
+    Attributes
+    ----------
+    variance : float
+        ``(- c' I^{-1} c + g' I^{-1} g) / N``, to add to the variance of the
+        matching estimator on the true score.
+    c : numpy.ndarray
+        Shape ``(k,)`` the covariance term :math:`c_t`.
+    g : numpy.ndarray
+        Shape ``(k,)`` the derivative of the ATT with respect to the score's
+        coefficients, :math:`\partial\tau_t/\partial\theta`.
+    information : numpy.ndarray
+        Shape ``(k, k)`` the score model's Fisher information per unit.
+    """
+
+    variance: float
+    c: np.ndarray
+    g: np.ndarray
+    information: np.ndarray
+
+
+def _neighbours(p: np.ndarray, pool: np.ndarray, k: int) -> np.ndarray:
+    """Return the indices (into ``pool``) of the ``k`` units of ``pool`` nearest to each ``p``.
+
+    Ties in distance go to the lower position of ``pool`` (sorted by score).
+    """
+    order = np.argsort(p[pool], kind="stable")
+    sp = p[pool][order]
+    m = sp.shape[0]
+    j = np.searchsorted(sp, p)
+    offs = np.arange(-k, k)
+    cand = np.clip(j[:, None] + offs[None, :], 0, m - 1)
+    gap = np.abs(sp[cand] - p[:, None])
+    # duplicates from clipping at the ends: push them back
+    dup = np.zeros_like(gap, dtype=bool)
+    dup[:, 1:] = cand[:, 1:] == cand[:, :-1]
+    gap = np.where(dup, np.inf, gap)
+    pick = np.lexsort((cand, gap), axis=1)[:, :k]
+    return order[np.take_along_axis(cand, pick, axis=1)]
+
+
+def score_adjustment_att(
+    y: np.ndarray,
+    d: np.ndarray,
+    design: np.ndarray,
+    score: np.ndarray,
+    density: np.ndarray,
+    att: float,
+    *,
+    n_neighbors: int = 4,
+) -> ScoreAdjustment:
+    r"""Abadie & Imbens (2016) variance adjustment of the matching ATT on an estimated score.
+
+    With the score :math:`p(x) = F(x'\theta)` estimated by maximum likelihood,
+    the ATT estimator that matches on :math:`p(x;\hat\theta)` has asymptotic
+    variance :math:`\sigma^2_t - c_t' I_\theta^{-1} c_t + g_t' I_\theta^{-1}
+    g_t` (their Theorem 2), where :math:`\sigma^2_t` is that of matching on the
+    true score,
+
+    .. math::
+
+        c_t = \frac{1}{E[p]} E\Big[\Big(\mathrm{cov}(X, \mu(1,X) \mid p) +
+        \frac{p}{1-p}\,\mathrm{cov}(X, \mu(0,X) \mid p)\Big) f(X'\theta)\Big],
+
+        g_t = \frac{1}{E[p]} E\big[X f(X'\theta)\,\big(\bar\mu(1, p) -
+        \bar\mu(0, p) - \tau_t\big)\big],
+
+    :math:`I_\theta = E[f^2 / (p(1-p))\, X X']` and :math:`f` the density of
+    the link. As in their Section 5, the conditional moments given :math:`p`
+    are estimated by matching on the estimated score: for each unit and group
+    :math:`w`, the ``n_neighbors`` units of group :math:`w` with the nearest
+    scores give the sample covariance of :math:`(X, Y)` and the mean of
+    :math:`Y`; expectations are sample means (``1/E[p]`` as ``N / N_1``).
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Shape ``(n,)`` outcome.
+    d : numpy.ndarray
+        Shape ``(n,)`` 0/1 treatment.
+    design : numpy.ndarray
+        Shape ``(n, k)`` the score model's design, intercept included.
+    score : numpy.ndarray
+        Shape ``(n,)`` estimated scores :math:`p_i`.
+    density : numpy.ndarray
+        Shape ``(n,)`` :math:`f(x_i'\hat\theta)` (``p (1 - p)`` for the logit).
+    att : float
+        The matching estimate :math:`\hat\tau_t`.
+    n_neighbors : int, default 4
+        Matches used for the conditional moments (at least 2).
+
+    Returns
+    -------
+    ScoreAdjustment
+        The term to add to the variance, and its pieces.
+
+    References
+    ----------
+    Abadie, A. and Imbens, G. W. (2016). Matching on the estimated propensity
+    score. Econometrica 84(2), 781-807. https://doi.org/10.3982/ECTA11293
+    """
+    treated = as_treatment(d)
+    n = treated.shape[0]
+    yv = as_vector(y, n, "y")
+    xm = as_matrix(design, n, "design")
+    p = as_vector(score, n, "score")
+    f = as_vector(density, n, "density")
+    L = check_positive_int(n_neighbors, "n_neighbors")
+    if L < 2:
+        raise IdentificationError(
+            "n_neighbors must be at least 2 to estimate covariances."
+        )
+    n1 = int(treated.sum())
+    moments = {}
+    for grp, key in ((treated, 1), (~treated, 0)):
+        pool = np.flatnonzero(grp)
+        if pool.shape[0] < L:
+            raise IdentificationError(
+                f"Only {pool.shape[0]} units in a treatment group: the score "
+                f"adjustment needs at least n_neighbors={L}."
+            )
+        nb = pool[_neighbours(p, pool, L)]  # (n, L) row indices
+        xs, ys = xm[nb], yv[nb]
+        xbar, ybar = xs.mean(axis=1), ys.mean(axis=1)
+        cov = np.einsum("nlk,nl->nk", xs - xbar[:, None, :], ys - ybar[:, None]) / (
+            L - 1
+        )
+        moments[key] = (cov, ybar)
+    cov1, mu1 = moments[1]
+    cov0, mu0 = moments[0]
+    odds = p / (1.0 - p)
+    c = ((cov1 + odds[:, None] * cov0) * f[:, None]).sum(axis=0) / n1
+    g = (xm * (f * (mu1 - mu0 - att))[:, None]).sum(axis=0) / n1
+    info = (xm * (f**2 / (p * (1.0 - p)))[:, None]).T @ xm / n
+    sol_c = np.linalg.solve(info, c)
+    sol_g = np.linalg.solve(info, g)
+    var = float(-c @ sol_c + g @ sol_g) / n
+    return ScoreAdjustment(variance=var, c=c, g=g, information=info)

@@ -156,6 +156,7 @@ def nearest_scalar(
     discarded: np.ndarray | None = None,
     m_order: MOrder = "largest",
     rng: np.random.Generator | None = None,
+    covariate_caliper: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Matches:
     """Greedy k:1 nearest-neighbour matching on a scalar distance.
 
@@ -180,6 +181,13 @@ def nearest_scalar(
         Order in which treated units are matched (ignored with replacement).
     rng : numpy.random.Generator, optional
         For ``m_order="random"``.
+    covariate_caliper : (numpy.ndarray, numpy.ndarray), optional
+        ``(x, width)``: columns ``x`` of shape ``(n, k)`` and widths ``(k,)``; a
+        control is eligible only when ``|x_t - x_c| <= width`` on every column
+        (MatchIt's named ``caliper`` entries). The nearest *eligible* available
+        control on the distance is taken; equal gaps go to the control closer
+        in sorted position, then the lower one. This path scans each treated
+        unit's caliper window, ``O(n_t x window)``.
 
     Returns
     -------
@@ -218,7 +226,21 @@ def nearest_scalar(
         if ctrl.shape[0] == 0 or trt.shape[0] == 0:
             continue
         ctrl = ctrl[np.argsort(pos[ctrl], kind="stable")]
-        if replace:
+        if covariate_caliper is not None:
+            order_t = trt if replace else _treated_order(dist, trt, m_order, rng)
+            _match_covariate_caliper(
+                dist,
+                pos,
+                order_t,
+                ctrl,
+                slot,
+                mm,
+                ratio,
+                cal,
+                covariate_caliper,
+                replace,
+            )
+        elif replace:
             _match_with_replacement(dist, pos, trt, ctrl, slot, mm, ratio, cal)
         else:
             trt = _treated_order(dist, trt, m_order, rng)
@@ -278,6 +300,57 @@ def _match_with_replacement(
     best_ok = np.take_along_axis(ok, idx, axis=1)
     out = np.where(best_ok, ctrl[best], -1)
     mm[slot[trt], :k] = out
+
+
+def _eligible(
+    xcal: tuple[np.ndarray, np.ndarray], t: int, cand: np.ndarray
+) -> np.ndarray:
+    x, width = xcal
+    return np.all(np.abs(x[cand] - x[t]) <= width, axis=1)
+
+
+def _match_covariate_caliper(
+    dist: np.ndarray,
+    pos: np.ndarray,
+    trt: np.ndarray,
+    ctrl: np.ndarray,
+    slot: np.ndarray,
+    mm: np.ndarray,
+    ratio: int,
+    cal: float,
+    xcal: tuple[np.ndarray, np.ndarray],
+    replace: bool,
+) -> None:
+    """Greedy matching with calipers on covariates (window scan per treated unit)."""
+    cd = dist[ctrl]
+    cpos = pos[ctrl]
+    lo = np.searchsorted(cd, dist[trt] - cal, side="left")
+    hi = np.searchsorted(cd, dist[trt] + cal, side="right")
+    available = np.ones(ctrl.shape[0], dtype=bool)
+    has_first = np.zeros(trt.shape[0], dtype=bool)
+    passes = 1 if replace else ratio
+    take = ratio if replace else 1
+    for r in range(passes):
+        for i, t in enumerate(trt):
+            if r > 0 and not has_first[i]:
+                continue
+            cand = np.arange(lo[i], hi[i])
+            if not replace:
+                cand = cand[available[cand]]
+            if cand.shape[0] == 0:
+                continue
+            cand = cand[_eligible(xcal, int(t), ctrl[cand])]
+            if cand.shape[0] == 0:
+                continue
+            gap = np.abs(cd[cand] - dist[t])
+            order = np.lexsort((cpos[cand], np.abs(cpos[cand] - pos[t]), gap))[:take]
+            best = cand[order]
+            if replace:
+                mm[slot[t], : best.shape[0]] = ctrl[best]
+            else:
+                mm[slot[t], r] = ctrl[best[0]]
+                available[best[0]] = False
+            has_first[i] = True
 
 
 def _match_without_replacement(
@@ -534,6 +607,7 @@ def nearest_mahalanobis_caliper(
     discarded: np.ndarray | None = None,
     m_order: MOrder = "largest",
     rng: np.random.Generator | None = None,
+    covariate_caliper: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Matches:
     """Mahalanobis matching within a caliper on a score (MatchIt's ``mahvars``).
 
@@ -558,7 +632,7 @@ def nearest_mahalanobis_caliper(
         Shape ``(n,)`` the caliper variable (propensity score).
     caliper : float
         In score units (see :func:`caliper_width`).
-    ratio, replace, exact, discarded, m_order, rng
+    ratio, replace, exact, discarded, m_order, rng, covariate_caliper
         As in :func:`nearest_scalar`.
 
     Returns
@@ -599,6 +673,10 @@ def nearest_mahalanobis_caliper(
                 if a == b:
                     continue
                 cand = np.arange(a, b)
+                if covariate_caliper is not None:
+                    cand = cand[_eligible(covariate_caliper, int(t), ctrl[cand])]
+                    if cand.shape[0] == 0:
+                        continue
                 dist2 = np.sum((zm[ctrl[cand]] - zm[t]) ** 2, axis=1)
                 best = cand[np.lexsort((ctrl[cand], dist2))[:ratio]]
                 mm[slot[t], : best.shape[0]] = ctrl[best]
@@ -613,6 +691,8 @@ def nearest_mahalanobis_caliper(
                 if a == b:
                     continue
                 cand = np.arange(a, b)[available[a:b]]
+                if covariate_caliper is not None and cand.shape[0]:
+                    cand = cand[_eligible(covariate_caliper, int(t), ctrl[cand])]
                 if cand.shape[0] == 0:
                     continue
                 dist2 = np.sum((zm[ctrl[cand]] - zm[t]) ** 2, axis=1)

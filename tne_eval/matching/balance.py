@@ -126,6 +126,16 @@ def balance(
     d = cs.treated
     x, names = cs.design(drop_first=False)
     s_w = cs.sampling_weights()
+    if isinstance(weights, (MatchResult, WeightingResult)) and (
+        weights.sampling_weights is None
+    ) != (s_w is None):
+        raise SpecError(
+            f"The {type(weights).__name__} was built "
+            + ("without" if weights.sampling_weights is None else "with")
+            + f" sampling weights, but spec.weights={spec.weights!r}: pass the spec "
+            "used to match or weight (MatchIt's summary() uses the s.weights of "
+            "the match)."
+        )
     w, score, est, pairs = _adjustment(weights, cs, data)
     estimand = estimand or est
     if score is not None:
@@ -237,7 +247,7 @@ def _adjustment(weights: Adjustment, cs, data: pd.DataFrame):
             else:
                 sub = weights.subclass.to_numpy(dtype=float, na_value=-1)
                 pairs = {"subclass": sub.astype(np.int64)}
-        elif weights.method in ("exact", "cem"):
+        elif weights.method in ("exact", "cem", "full"):
             sub = weights.subclass.to_numpy(dtype=float, na_value=-1)
             pairs = {"subclass": sub.astype(np.int64)}
         return w, score, "ATT", pairs

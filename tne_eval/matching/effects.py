@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from tne_eval._validation import check_alpha, check_choice, check_dataframe
-from tne_eval.errors import SpecError, TneEvalTypeError
+from tne_eval.errors import IdentificationError, SpecError, TneEvalTypeError
 from tne_eval.inference.output import Inferred
 from tne_eval.inference.registry import infer, resolve, supported
 from tne_eval.inference.scores import InfluenceScores
@@ -39,6 +39,7 @@ def _store(
     values: np.ndarray,
     cluster: tuple[np.ndarray, int, str] | None,
     rows: np.ndarray | None = None,
+    s_weights: np.ndarray | None = None,
 ) -> InfluenceScores:
     """Store influence functions by unit (``rows``: the units kept, default all).
 
@@ -60,7 +61,7 @@ def _store(
         n_clusters=g,
         cluster_column=col,
         row_cohort=np.where(cs.treated[keep], 1.0, np.inf),
-        row_weights=np.ones(n),
+        row_weights=np.ones(n) if s_weights is None else s_weights[keep],
     )
 
 
@@ -78,6 +79,7 @@ def att(
     *,
     se: Literal["abadie_imbens", "cluster"] | None = None,
     bias_correct: bool = False,
+    score_adjustment: bool = False,
     inference: object = None,
     alpha: float = 0.05,
     n_neighbors: int = 2,
@@ -105,6 +107,14 @@ def att(
     bias_correct : bool, default False
         The Abadie & Imbens (2011) regression bias correction (``se=
         "abadie_imbens"`` only; ``teffects nnmatch, biasadj()``).
+    score_adjustment : bool, default False
+        Account for the estimation of the propensity score matched on: the
+        Abadie & Imbens (2016) adjustment of the ATT variance (the adjustment
+        Stata's ``teffects psmatch`` applies; not compared with it). Needs
+        ``se="abadie_imbens"`` after
+        nearest-neighbour matching with replacement on a ``"glm"`` or
+        ``"probit"`` score, without caliper, exact strata or discarding; the
+        conditional variances are then estimated by matching on the score.
     inference : Cluster, IID, MultiplierBootstrap or str, optional
         For ``se="cluster"`` (default ``"cluster"``).
     alpha : float, default 0.05
@@ -174,14 +184,27 @@ def att(
             "bias_correct=True is the Abadie-Imbens (2011) correction of the "
             "matching estimator: use it with se='abadie_imbens'."
         )
+    if score_adjustment:
+        _check_score_adjustment(res, se, bias_correct)
     if se == "abadie_imbens" and inference is not None:
         raise SpecError(
             "inference applies to se='cluster'; the Abadie-Imbens standard error "
             "has its own formula. Drop inference=, or use se='cluster'."
         )
-    if spec.weights is not None:
+    has_sw = res.sampling_weights is not None
+    if has_sw != (spec.weights is not None):
         raise SpecError(
-            f"att() does not use sampling weights yet (spec.weights={spec.weights!r})."
+            f"The {type(res).__name__} was built "
+            + ("with" if has_sw else "without")
+            + f" sampling weights, but spec.weights={spec.weights!r}: pass the spec "
+            "used to match or weight, so that the effect uses the same sampling "
+            "weights (MatchIt's s.weights)."
+        )
+    if has_sw and se == "abadie_imbens":
+        raise SpecError(
+            "The Abadie-Imbens standard error is not defined with sampling weights "
+            f"(spec.weights={spec.weights!r}); use se='cluster' (the weighted "
+            "difference in means with its influence function)."
         )
     cs = prepare_cross_section(data, spec, need_outcome=True)
     y = cs.column(str(spec.outcome), "outcome")
@@ -193,7 +216,15 @@ def att(
             f"The {type(res).__name__} was fitted on other data or another "
             "treatment: pass the data that was matched or weighted."
         )
-    w = _aligned(res.weights, cs.index, "weights")
+    w = _aligned(res.analysis_weights, cs.index, "weights")
+    if has_sw and not np.allclose(
+        _aligned(res.sampling_weights, cs.index, "sampling weights"),
+        cs.sampling_weights(),
+    ):
+        raise SpecError(
+            f"spec.weights={spec.weights!r} differ from the sampling weights the "
+            f"{type(res).__name__} was built with: pass the data that was matched."
+        )
     estimand = res.estimand
     notes = list(res.notes)
     provenance = make_provenance(cs.fingerprint)
@@ -208,6 +239,8 @@ def att(
         x, _ = cs.design(drop_first=False)
         sd = x.std(axis=0)
         z = x[:, sd > 0] / sd[sd > 0]
+        if score_adjustment:  # AI (2016): conditional variances given the score
+            z = _aligned(res.distance, cs.index, "distance")[:, None]
         matches = Matches(
             treated=np.flatnonzero(d),
             match_matrix=res.match_matrix,
@@ -223,12 +256,36 @@ def att(
             n_neighbors=n_neighbors,
         )
         se_val = fit.se
+        description = "Abadie-Imbens (2006) matching standard error, population ATT"
+        if score_adjustment:
+            adj = _score_adjustment(cs, res, y, d, fit.att)
+            var = fit.se**2 + adj.variance
+            if not var > 0:
+                raise IdentificationError(
+                    "The Abadie-Imbens (2016) adjusted variance is not positive "
+                    f"({var:.4g}): the adjustment ({adj.variance:.4g}) outweighs the "
+                    "matching variance in this sample. Report the unadjusted "
+                    "standard error or use more data."
+                )
+            se_val = float(np.sqrt(var))
+            description = (
+                "Abadie-Imbens (2016) standard error for matching on an estimated "
+                "propensity score, population ATT"
+            )
+            notes.append(
+                Note(
+                    f"Abadie-Imbens (2016) adjustment for the estimated score: "
+                    f"variance {fit.se**2:.6g} on the true score, "
+                    f"{adj.variance:+.6g} for its estimation.",
+                    NoteKind.INFERENCE,
+                )
+            )
         inferred = Inferred(
             std_errors=np.array([se_val]),
             vcov=np.array([[se_val**2]]),
             dof=None,
             n_clusters=cs.n,
-            description="Abadie-Imbens (2006) matching standard error, population ATT",
+            description=description,
             clusters="none (Abadie-Imbens)",
         )
         notes.append(
@@ -248,6 +305,7 @@ def att(
                     "design": design_name,
                     "se": "abadie_imbens",
                     "bias_correct": bias_correct,
+                    "score_adjustment": score_adjustment,
                     "n_neighbors": n_neighbors,
                     "reference": "abadie_imbens_bc"
                     if bias_correct
@@ -280,13 +338,15 @@ def att(
     cluster = _spec_cluster(cs)
     if cluster is None and isinstance(res, MatchResult):
         sub = res.subclass.to_numpy(dtype=float, na_value=np.nan)
-        if res.match_matrix is not None and not res.options.get("replace"):
+        pairs = res.match_matrix is not None and not res.options.get("replace")
+        if pairs or res.method == "full":
             code = np.where(np.isfinite(sub), sub, -1).astype(np.int64)
             cluster = (code, int(code.max()) + 1, "subclass")
             notes.append(
                 Note(
                     "Standard errors clustered by matched set (subclass), as MatchIt "
-                    "recommends after matching without replacement.",
+                    "recommends after pair matching without replacement and full "
+                    "matching.",
                     NoteKind.INFERENCE,
                 )
             )
@@ -314,6 +374,48 @@ def att(
         notes=tuple(notes) + inferred.notes,
         provenance=provenance,
     )
+
+
+def _check_score_adjustment(res, se, bias_correct) -> None:
+    opts = res.options if isinstance(res, MatchResult) else {}
+    ok = (
+        isinstance(res, MatchResult)
+        and res.method == "nearest"
+        and opts.get("replace")
+        and opts.get("distance") in ("glm", "probit")
+        and not opts.get("mahvars")
+        and opts.get("caliper") is None
+        and not opts.get("exact")
+        and opts.get("discard") == "none"
+        and res.propensity is not None
+    )
+    if not ok:
+        raise SpecError(
+            "score_adjustment=True (Abadie & Imbens 2016) is derived for "
+            "nearest-neighbour matching with replacement on an estimated 'glm' or "
+            "'probit' score, without caliper, mahvars, exact strata or discarding: "
+            "refit match(..., replace=True) accordingly."
+        )
+    if se != "abadie_imbens" or bias_correct:
+        raise SpecError(
+            "score_adjustment=True adjusts the Abadie-Imbens standard error of the "
+            "plain matching estimator: use se='abadie_imbens' and "
+            "bias_correct=False."
+        )
+
+
+def _score_adjustment(cs, res, y, d, att_value):
+    from scipy.stats import norm
+
+    from tne_eval.matching._effects import score_adjustment_att
+
+    x, _ = cs.design(drop_first=True)
+    design = np.column_stack([np.ones(cs.n), x])
+    prop = res.propensity
+    p = _aligned(prop.score, cs.index, "score")
+    lp = _aligned(prop.linear_predictor, cs.index, "linear predictor")
+    density = p * (1.0 - p) if prop.link == "logit" else norm.pdf(lp)
+    return score_adjustment_att(y, d, design, p, density, att_value)
 
 
 def aipw(
@@ -377,15 +479,12 @@ def aipw(
     check_spec(spec)
     alpha = check_alpha(alpha)
     inf = resolve(inference, estimator="aipw", store_type=InfluenceScores)
-    if spec.weights is not None:
-        raise SpecError(
-            f"aipw() does not use sampling weights yet (spec.weights={spec.weights!r})."
-        )
     cs = prepare_cross_section(data, spec, need_outcome=True)
     y = cs.column(str(spec.outcome), "outcome")
     x, _ = cs.design(drop_first=True)
-    fit = aipw_att(y, cs.treated, x)
-    store = _store(cs, fit.influence, _spec_cluster(cs))
+    s_w = cs.sampling_weights()
+    fit = aipw_att(y, cs.treated, x, s_weights=s_w)
+    store = _store(cs, fit.influence, _spec_cluster(cs), s_weights=s_w)
     inferred = infer(inf, store)
     return MatchingEffectResult(
         table=_table(fit.att, "ATT"),

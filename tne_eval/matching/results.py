@@ -167,11 +167,19 @@ class MatchResult(SummaryDisplay):
     distance : pandas.Series or None
         Propensity score matched on (``None`` for Mahalanobis, exact, CEM).
     method : str
-        ``"nearest"``, ``"optimal"``, ``"exact"`` or ``"cem"``.
+        ``"nearest"``, ``"optimal"``, ``"full"``, ``"subclass"``, ``"exact"`` or
+        ``"cem"``.
     propensity : PropensityResult or None
         The fitted score, when one was used.
     spec, options, notes, provenance
         As for every result.
+    estimand : str
+        ``"ATT"`` (every method), ``"ATC"`` or ``"ATE"`` (full, subclass, exact,
+        CEM): the target of the weights.
+    sampling_weights : pandas.Series or None
+        ``spec.weights`` (MatchIt's ``s.weights``): used in the score model,
+        not in the matching; multiplied into ``weights`` by balance checks and
+        effects (:attr:`analysis_weights`).
     """
 
     weights: pd.Series
@@ -188,8 +196,19 @@ class MatchResult(SummaryDisplay):
     pair_distance: np.ndarray | None = None
     notes: tuple[Note, ...] = ()
     provenance: Provenance | None = None
+    estimand: str = "ATT"
+    sampling_weights: pd.Series | None = None
 
-    estimand: ClassVar[str] = "ATT"
+    @property
+    def analysis_weights(self) -> pd.Series:
+        """Matching weights times the sampling weights (MatchIt's ``match_data()``).
+
+        Equal to ``weights`` without sampling weights; this is what balance and
+        effects use, and what to pass to an outcome model.
+        """
+        if self.sampling_weights is None:
+            return self.weights
+        return (self.weights * self.sampling_weights).rename("weights")
 
     @property
     def matched(self) -> pd.DataFrame:
@@ -251,8 +270,8 @@ class MatchResult(SummaryDisplay):
 
     @property
     def ess(self) -> pd.Series:
-        """Kish effective sample size of the weights by group."""
-        w = self.weights.to_numpy()
+        """Kish effective sample size of the analysis weights by group."""
+        w = self.analysis_weights.to_numpy()
         t = self.treated.to_numpy()
         return pd.Series(
             {"control": kish_ess(w[~t]), "treated": kish_ess(w[t])}, name="ess"
@@ -262,7 +281,7 @@ class MatchResult(SummaryDisplay):
         """MatchIt's 'Sample Sizes' table (All, Matched (ESS), Matched, Unmatched, Discarded)."""
         return _sample_sizes(
             self.treated.to_numpy(),
-            self.weights.to_numpy(),
+            self.analysis_weights.to_numpy(),
             self.discarded.to_numpy(),
         )
 
@@ -283,6 +302,22 @@ class MatchResult(SummaryDisplay):
             ),
             "Discard": str(opts.get("discard")),
         }
+        if self.method == "full":
+            header["Ratio"] = (
+                f"controls per treated in [{opts.get('min_controls')}, "
+                f"{opts.get('max_controls')}]"
+            )
+        elif self.method == "subclass":
+            n_sub = int(self.subclass.max()) + 1 if self.subclass.notna().any() else 0
+            header["Ratio"] = f"{n_sub} subclasses (min_n={opts.get('min_n')})"
+        elif self.method in ("exact", "cem"):
+            header["Ratio"] = "strata"
+        cov_cal = opts.get("covariate_caliper_widths")
+        if cov_cal:
+            widths = ", ".join(f"{k} {v:.4g}" for k, v in cov_cal.items())
+            header["Covariate calipers"] = widths
+        if self.sampling_weights is not None:
+            header["Sampling weights"] = str(self.spec.weights)
         return _sizes_summary(self, "Matching", header, digits)
 
     def __repr__(self) -> str:
@@ -312,6 +347,10 @@ class WeightingResult(SummaryDisplay):
         ``"ATT"`` or ``"ATE"``.
     spec, options, notes, provenance
         As for every result.
+    sampling_weights : pandas.Series or None
+        ``spec.weights`` (WeightIt's ``s.weights``), not included in
+        ``weights``; balance checks and effects use their product
+        (:attr:`analysis_weights`).
     """
 
     weights: pd.Series
@@ -323,6 +362,14 @@ class WeightingResult(SummaryDisplay):
     options: Mapping[str, Any]
     notes: tuple[Note, ...] = ()
     provenance: Provenance | None = None
+    sampling_weights: pd.Series | None = None
+
+    @property
+    def analysis_weights(self) -> pd.Series:
+        """Balancing weights times the sampling weights (what effects use)."""
+        if self.sampling_weights is None:
+            return self.weights
+        return (self.weights * self.sampling_weights).rename("weights")
 
     @property
     def discarded(self) -> pd.Series:
@@ -331,8 +378,8 @@ class WeightingResult(SummaryDisplay):
 
     @property
     def ess(self) -> pd.Series:
-        """Kish effective sample size of the weights by group."""
-        w = self.weights.to_numpy()
+        """Kish effective sample size of the analysis weights by group."""
+        w = self.analysis_weights.to_numpy()
         t = self.treated.to_numpy()
         return pd.Series(
             {"control": kish_ess(w[~t]), "treated": kish_ess(w[t])}, name="ess"
@@ -341,7 +388,7 @@ class WeightingResult(SummaryDisplay):
     def sample_sizes(self) -> pd.DataFrame:
         """Units and effective sample sizes by group."""
         t = self.treated.to_numpy()
-        w = self.weights.to_numpy()
+        w = self.analysis_weights.to_numpy()
         return pd.DataFrame(
             {
                 label: {"All": int(g.sum()), "Weighted (ESS)": round(kish_ess(w[g]), 2)}

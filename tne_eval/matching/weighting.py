@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from tne_eval._validation import check_choice, check_dataframe, check_int
-from tne_eval.errors import SpecError
+from tne_eval.errors import DataError, SpecError
 from tne_eval.matching._balance import kish_ess
 from tne_eval.matching._frame import CrossSection, check_spec, prepare_cross_section
 from tne_eval.matching._propensity import fit_propensity
@@ -115,18 +115,30 @@ def weightit(
     moments = check_int(moments, "moments", minimum=1)
     if link != "logit" and method != "ipw":
         raise SpecError(f"link={link!r} applies to method='ipw' only.")
-    if spec.weights is not None:
+    if spec.weights is not None and method == "cbps":
         raise SpecError(
-            f"weightit() does not use sampling weights yet (spec.weights="
-            f"{spec.weights!r}); drop them from the spec."
+            f"weightit(method='cbps') does not take sampling weights (spec.weights="
+            f"{spec.weights!r}); use method='ebal', whose ATT weights equal the "
+            "just-identified CBPS ones, or method='ipw'."
         )
     cs = prepare_cross_section(data, spec)
     d = cs.treated
+    s_w = cs.sampling_weights()
     notes: list[Note] = []
     score = None
+    if s_w is not None:
+        notes.append(
+            Note(
+                f"Sampling weights spec.weights={spec.weights!r} weight the score "
+                "model (ipw) or are the base weights and weight the targets (ebal), "
+                "as WeightIt's s.weights; they are not included in `weights` but "
+                "in `analysis_weights`, which balance and effects use.",
+                NoteKind.ESTIMATION,
+            )
+        )
     if method == "ipw":
         x, names = _moment_design(cs, moments, drop_first=True)
-        fit = fit_propensity(d, x, link=link, columns=names)
+        fit = fit_propensity(d, x, link=link, weights=s_w, columns=names)
         score = fit.score
         w = ipw_weights(d, score, estimand=estimand)
     elif method == "cbps":
@@ -135,14 +147,27 @@ def weightit(
         score, w = res.score, res.weights
     else:
         c, names = _moment_design(cs, moments, drop_first=False)
+        if s_w is not None and np.any(s_w == 0):
+            raise DataError(
+                f"spec.weights={spec.weights!r} has {int((s_w == 0).sum())} zero "
+                "sampling weights: entropy balancing needs positive base weights. "
+                "Drop those rows first (they carry no weight)."
+            )
+        sw = np.ones(cs.n) if s_w is None else s_w
         if estimand == "ATT":
-            eb = entropy_balance(d, c, columns=names)
+            target = np.average(c[d], axis=0, weights=sw[d])
+            eb = entropy_balance(d, c, base_weights=sw, target=target, columns=names)
             w = eb.weights
         else:
-            target = c.mean(axis=0)
-            to_c = entropy_balance(d, c, target=target, columns=names)
-            to_t = entropy_balance(~d, c, target=target, columns=names)
+            target = np.average(c, axis=0, weights=sw)
+            to_c = entropy_balance(d, c, base_weights=sw, target=target, columns=names)
+            to_t = entropy_balance(~d, c, base_weights=sw, target=target, columns=names)
             w = np.where(d, to_t.weights, to_c.weights)
+        if s_w is not None:  # the solution includes the base weights: take them out
+            groups = (~d,) if estimand == "ATT" else (d, ~d)
+            for grp in groups:
+                w[grp] = w[grp] / sw[grp]
+                w[grp] *= np.count_nonzero(grp) / w[grp].sum()
         dropped = [
             n
             for n, k in zip(names, eb.kept if estimand == "ATT" else to_c.kept)
@@ -156,7 +181,7 @@ def weightit(
                     NoteKind.ESTIMATION,
                 )
             )
-    ess_c = kish_ess(w[~d])
+    ess_c = kish_ess(w[~d] if s_w is None else w[~d] * s_w[~d])
     notes.append(
         Note(
             f"Effective sample size of the weighted controls: {ess_c:.1f} of "
@@ -176,4 +201,7 @@ def weightit(
         ),
         notes=tuple(notes),
         provenance=make_provenance(cs.fingerprint),
+        sampling_weights=None
+        if s_w is None
+        else pd.Series(s_w, index=cs.index, name="s_weights"),
     )

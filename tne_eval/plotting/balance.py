@@ -15,7 +15,7 @@ from tne_eval.plotting._axes import get_ax
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["plot_love", "plot_propensity"]
+__all__ = ["plot_love", "plot_propensity", "plot_trajectories"]
 
 
 def plot_love(
@@ -143,6 +143,65 @@ def plot_propensity(
     ax.set_ylabel("Density")
     ax.set_title("Propensity-score overlap")
     ax.legend(loc="best")
+    if kwargs:
+        ax.set(**kwargs)
+    return ax
+
+
+def plot_trajectories(
+    trajectory_result: Any,
+    ax: Axes | None = None,
+    *,
+    show_unmatched: bool = True,
+    **kwargs: Any,
+) -> Axes:
+    """Treated vs matched-comparison outcome means by period (weights applied).
+
+    Parameters
+    ----------
+    trajectory_result : TrajectoryResult
+        From :func:`tne_eval.matching.trajectories`.
+    ax : matplotlib.axes.Axes, optional
+        Drawn on when given, else a new figure is created.
+    show_unmatched : bool, default True
+        Also draw the unweighted mean of all comparison units (dotted).
+    **kwargs
+        Passed to ``Axes.set``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = get_ax(ax)
+    tab = trajectory_result.table
+    x = tab.index.to_numpy()
+    if trajectory_result.matched_on:
+        on = [p for p in trajectory_result.matched_on if p in set(x.tolist())]
+        if on:
+            ax.axvspan(
+                min(on) - 0.5, max(on) + 0.5, color="0.92", zorder=0, label="Matched on"
+            )
+    ax.plot(x, tab["treated"].to_numpy(), marker="o", color="tab:red", label="Treated")
+    ax.plot(
+        x,
+        tab["matched"].to_numpy(),
+        marker="s",
+        color="tab:blue",
+        label="Matched comparison (weighted)",
+    )
+    if show_unmatched:
+        ax.plot(
+            x,
+            tab["unmatched"].to_numpy(),
+            ls=":",
+            color="0.5",
+            label="All comparison units",
+        )
+    if trajectory_result.treatment_start is not None:
+        ax.axvline(trajectory_result.treatment_start, color="0.3", ls="--", lw=1)
+    ax.set_xlabel(trajectory_result.time)
+    ax.set_ylabel(f"Mean {trajectory_result.outcome}")
+    ax.legend(frameon=False, fontsize="small")
     if kwargs:
         ax.set(**kwargs)
     return ax
