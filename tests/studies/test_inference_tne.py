@@ -381,7 +381,10 @@ def _target_params():
                 and _entry(FULL, target, measure, m).get("n")
             }
             reason = (
-                f"no inference meets {measure} in [{low}, {high}] for {target}: "
+                f"no inference through the registry was shown to meet {measure} "
+                f"in [{low}, {high}] for {target}: {rec.evidence}"
+                if rec.study_method is None
+                else f"no inference meets {measure} in [{low}, {high}] for {target}: "
                 f"the recommended {rec.study_method} has "
                 f"{full['rate'] if full else float('nan'):.3f} in the full study "
                 f"({FULL['n_reps']} reps); all methods: "
