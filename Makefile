@@ -23,7 +23,7 @@ setup: $(STAMP)
 data: setup
 	@test -f data/synthetic/MANIFEST.json || $(BIN)/tne-eval simulate --scale default --out data/synthetic
 
-## Run the evaluation end to end and write reports/ (HTML + Markdown + key numbers).
+## Run the evaluation end to end and write reports/ (one HTML report, PDF, results manifest).
 report: setup data
 	$(BIN)/tne-eval report --out reports
 

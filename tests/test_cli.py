@@ -22,6 +22,38 @@ def test_subcommands_registered():
     assert args.command == "report" and args.out == "x"
     args = parser.parse_args(["simulate", "--out", "y"])
     assert args.command == "simulate"
+    args = parser.parse_args(["reproduce", "--check"])
+    assert args.command == "reproduce" and args.check and not args.update
+
+
+@pytest.mark.notebooks
+def test_reproduce_check_prints_a_readable_diff_and_fails(tmp_path, capsys):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("seed = 1", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(
+            "from tne_eval.reporting import publish_key_numbers\n"
+            "publish_key_numbers({'att.estimate': 1.5 + seed, 'att.inference': 'cluster'})"
+        ),
+    ]
+    nbformat.write(nb, tmp_path / "demo.ipynb")
+    argv = ["reproduce", "--notebooks", str(tmp_path), "--quiet"]
+    assert main([*argv, "--check"]) == 2  # no manifest yet: usage error
+    assert "no committed manifest" in capsys.readouterr().err
+    assert main([*argv, "--update"]) == 0
+    manifest = json.loads((tmp_path / "key_numbers.json").read_text())
+    assert manifest["chapters"]["demo"]["att.estimate"] == 2021 + 1.5  # seed injected
+    capsys.readouterr()
+    assert main([*argv, "--check"]) == 0
+    assert "Reproduced: the 2 numbers" in capsys.readouterr().out
+    manifest["chapters"]["demo"]["att.estimate"] = 2023.0
+    manifest["versions"]["numpy"] = "0.0"
+    (tmp_path / "key_numbers.json").write_text(json.dumps(manifest))
+    assert main([*argv, "--check"]) == 1
+    captured = capsys.readouterr()
+    assert "1 difference(s) among 2 committed numbers" in captured.err
+    assert "  - demo: att.estimate: fresh 2022.5 != committed 2023.0" in captured.err
+    assert "note: library version differs: numpy" in captured.out
 
 
 def test_missing_subcommand():
@@ -31,7 +63,7 @@ def test_missing_subcommand():
 
 
 @pytest.mark.notebooks
-def test_report_checks_committed_key_numbers(tmp_path, capsys):
+def test_report_checks_committed_manifest(tmp_path, capsys):
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_code_cell(
@@ -40,18 +72,17 @@ def test_report_checks_committed_key_numbers(tmp_path, capsys):
         )
     ]
     nbformat.write(nb, tmp_path / "demo.ipynb")
-    (tmp_path / "key_numbers.json").write_text(json.dumps({"demo": {"answer": 42}}))
-    assert (
-        main(["report", "--notebooks", str(tmp_path), "--out", str(tmp_path / "r")])
-        == 0
-    )
-    assert "Every key number matches" in capsys.readouterr().out
-    (tmp_path / "key_numbers.json").write_text(json.dumps({"demo": {"answer": 41}}))
-    assert (
-        main(["report", "--notebooks", str(tmp_path), "--out", str(tmp_path / "r")])
-        == 1
-    )
-    assert "answer: fresh 42 != committed 41" in capsys.readouterr().err
+    argv = ["report", "--notebooks", str(tmp_path), "--out", str(tmp_path / "r")]
+    assert main([*argv, "--no-pdf", "--update-key-numbers"]) == 0
+    manifest = json.loads((tmp_path / "key_numbers.json").read_text())
+    assert manifest["chapters"] == {"demo": {"answer": 42}}
+    capsys.readouterr()
+    assert main([*argv, "--no-pdf"]) == 0
+    assert "Reproduced: the 1 numbers" in capsys.readouterr().out
+    manifest["chapters"]["demo"]["answer"] = 41
+    (tmp_path / "key_numbers.json").write_text(json.dumps(manifest))
+    assert main([*argv, "--no-pdf"]) == 1
+    assert "demo: answer: fresh 42 != committed 41" in capsys.readouterr().err
 
 
 # --- python -m tne_eval, error messages, help texts -------------------------
@@ -136,8 +167,18 @@ def test_bad_arguments_exit_2_without_traceback(tmp_path):
     [
         (
             "report",
-            "Execute every notebook of the notebook folder",
-            ["(default: notebooks)", "(default: reports)", "(default: 1800)"],
+            "Execute every chapter notebook",
+            [
+                "(default: notebooks)",
+                "(default: reports)",
+                "(default: 1800)",
+                "(default: fr)",
+            ],
+        ),
+        (
+            "reproduce",
+            "Re-execute every chapter with the parameters recorded",
+            ["(default: notebooks)", "(default: 1800)"],
         ),
         (
             "simulate",
@@ -185,19 +226,24 @@ def test_update_key_numbers_records_provenance(tmp_path, capsys):
     ]
     nbformat.write(nb, tmp_path / "demo.ipynb")
     argv = ["report", "--notebooks", str(tmp_path), "--out", str(tmp_path / "r")]
-    assert main([*argv, "--update-key-numbers"]) == 0
-    assert "review and commit both" in capsys.readouterr().out
-    numbers = json.loads((tmp_path / "key_numbers.json").read_text())
-    assert numbers == {"demo": {"answer": 42}}
+    assert main([*argv, "--no-pdf", "--update-key-numbers"]) == 0
+    assert "review and commit it" in capsys.readouterr().out
+    manifest = json.loads((tmp_path / "key_numbers.json").read_text())
+    assert manifest["chapters"] == {"demo": {"answer": 42}}
+    assert manifest["tolerance"] == {"rtol": 1e-6, "atol": 1e-9}
+    assert set(manifest["versions"]) >= {"python", "numpy", "pandas", "scipy"}
+    assert manifest["parameters"]["seed"] == 2021
     record = json.loads((tmp_path / "key_numbers.provenance.json").read_text())
     assert record["tne_eval"] == __version__
     assert record["kind"].startswith("regression numbers produced by tne_eval")
-    assert record["command"] == "tne-eval " + " ".join([*argv, "--update-key-numbers"])
+    assert record["command"] == "tne-eval " + " ".join(
+        [*argv, "--no-pdf", "--update-key-numbers"]
+    )
     assert set(record["packages"]) >= {"numpy", "pandas", "scipy"}
     assert record["python"] and record["date"].endswith("+00:00")
     assert record["tolerance"] == {"rtol": 1e-6, "atol": 1e-9}
     assert record["git"] is None or len(record["git"]["commit"]) == 40
     # the report folder holds the same provenance; a plain run then checks the numbers
     assert (tmp_path / "r" / "key_numbers.provenance.json").exists()
-    assert main(argv) == 0
-    assert "Every key number matches" in capsys.readouterr().out
+    assert main([*argv, "--no-pdf"]) == 0
+    assert "Reproduced" in capsys.readouterr().out

@@ -7,6 +7,8 @@ dispatches and turns errors into messages:
     Generate the synthetic TNE world (see :mod:`tne_eval.datasets`).
 ``tne-eval report --notebooks DIR --out DIR [--update-key-numbers]``
     Run the evaluation end to end and write the report (see :mod:`tne_eval.reporting`).
+``tne-eval reproduce --check``
+    Re-execute the chapters and compare with the committed results manifest.
 
 Every failure ends with one line on stderr, ``tne-eval <command>: error: <what is
 wrong and how to fix it>``, and a non-zero exit status, never a traceback:

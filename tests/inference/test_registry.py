@@ -25,6 +25,7 @@ from tne_eval.inference import (
 )
 from tne_eval.inference.registry import COMPUTATIONS, infer
 from tne_eval.inference.scores import InfluenceScores, RegressionScores
+from tne_eval.inference.survey import BoundSurveyDesign
 from tne_eval.notes import INFERENCE_KINDS, NoteKind
 
 
@@ -38,6 +39,7 @@ def test_supported_sets_come_from_the_registry():
         WildBootstrap,
         ConleyTaber,
         FermanPinto,
+        BoundSurveyDesign,
     )
     assert supported(RegressionScores) == (IID, Cluster, CR2, CR3, WildBootstrap)
     assert supported(InfluenceScores) == ATT_GT_SUPPORTED

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-import tne_eval
+from tne_eval._version import __version__
 from tne_eval.datasets._schema import TABLES
 from tne_eval.datasets.config import GENERATOR_VERSION
 from tne_eval.errors import DataError
@@ -142,7 +142,7 @@ def write_world(world: Any, out_dir: Path) -> dict[str, Any]:
         }
     manifest = {
         "generator_version": GENERATOR_VERSION,
-        "tne_eval_version": tne_eval.__version__,
+        "tne_eval_version": __version__,
         "seed": world.config.seed,
         "config": world.config.to_dict(),
         "structural_constants": _structural_constants(world.structural_constants),

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-import tne_eval
 from tne_eval.datasets._schema import SCHEMAS, read_dtypes
 from tne_eval.datasets.config import DEFAULT_SEED, GENERATOR_VERSION
 from tne_eval.datasets.io import _ROUND_TRIP, MANIFEST, NAMES, file_name
@@ -26,7 +25,7 @@ __all__ = ["default_data_dir", "load_synthetic"]
 
 
 def _repository_dir() -> Path:
-    return Path(tne_eval.__file__).resolve().parents[1] / "data" / "synthetic"
+    return Path(__file__).resolve().parents[2] / "data" / "synthetic"
 
 
 def _cache_dir() -> Path:

@@ -41,6 +41,7 @@ from tne_eval.inference.spec import (
     MultiplierBootstrap,
     WildBootstrap,
 )
+from tne_eval.inference.survey import BoundSurveyDesign, survey_from_influence
 
 __all__ = ["COMPUTATIONS", "infer", "resolve", "supported"]
 
@@ -54,6 +55,7 @@ COMPUTATIONS: dict[tuple[type, type], Callable[..., Inferred]] = {
     (WildBootstrap, InfluenceScores): wild_from_influence,
     (ConleyTaber, InfluenceScores): few_treated_from_influence,
     (FermanPinto, InfluenceScores): few_treated_from_influence,
+    (BoundSurveyDesign, InfluenceScores): survey_from_influence,
     (IID, RegressionScores): sandwich_from_regression,
     (Cluster, RegressionScores): sandwich_from_regression,
     (CR2, RegressionScores): small_sample_from_regression,

@@ -1,11 +1,13 @@
-"""Reports: execute the evaluation notebooks and collect their key numbers.
+"""The evaluation report: chapters executed with parameters, laid out for a reader.
 
-Notebooks publish the numbers a reviewer must be able to reproduce with
-:func:`publish_key_numbers`; :func:`run_report` executes every notebook of a
-folder, writes each as HTML and Markdown, and gathers the key numbers into one
-JSON file that can be compared with a committed copy
-(:func:`compare_key_numbers`), with a provenance file saying what produced them
-(:func:`write_key_numbers`). Key numbers are regression numbers produced by
+:func:`run_report` executes the chapter notebooks (listed in
+:mod:`tne_eval.reporting.chapters`) with injected parameters and writes one
+self-contained HTML report (:mod:`tne_eval.reporting.document`), written by each
+chapter through :class:`tne_eval.reporting.blocks.Chapter` in French or
+English (:mod:`tne_eval.reporting.fmt`). The key numbers the chapters publish
+(:func:`publish_key_numbers`) form the results manifest
+(:mod:`tne_eval.reporting.manifest`), compared with a committed copy by
+``tne-eval reproduce --check``. Key numbers are regression numbers produced by
 tne_eval itself, not external references.
 """
 

@@ -1,15 +1,15 @@
-"""Execute the evaluation notebooks and write the report.
+"""Execute the chapter notebooks and write the report.
 
-The key numbers that the notebooks publish (:func:`publish_key_numbers`) are
+The key numbers that the chapters publish (:func:`publish_key_numbers`) are
 **regression numbers produced by tne_eval itself**, not external references:
 they record what this library computed on the committed synthetic world at a
-given commit, so that a later change that moves an estimate is noticed. They are
-checked within stated tolerances (:func:`compare_key_numbers`: ``rtol=1e-6``,
-``atol=1e-9``). What produced the committed copy (tne_eval version, git commit,
-Python and library versions, the command, the date, the synthetic world's
-manifest) is recorded next to it in ``key_numbers.provenance.json`` by
-:func:`write_key_numbers`. Validation against external references (published
-numbers, R ``did``) lives in the test suite, not here.
+given commit, so that a later change that moves an estimate is noticed. They
+form the results manifest (:mod:`tne_eval.reporting.manifest`), checked within
+stated tolerances (``rtol=1e-6``, ``atol=1e-9``). What produced the committed
+copy (git commit, command, date) is recorded next to it in
+``key_numbers.provenance.json`` by :func:`write_key_numbers`. Validation against
+external references (published numbers, R ``did``) lives in the test suite, not
+here.
 """
 
 from __future__ import annotations
@@ -50,15 +50,92 @@ class ReportRun:
         One HTML page per notebook.
     key_numbers : dict
         ``{notebook stem: {name: value}}``.
+    manifest : dict
+        The results manifest (see :mod:`tne_eval.reporting.manifest`).
+    seconds : dict
+        Execution time of each chapter.
+    pdf : pathlib.Path or None
+        The PDF, when Chromium printed one.
     """
 
     out_dir: Path
     pages: tuple[Path, ...]
     key_numbers: dict
+    manifest: dict | None = None
+    seconds: dict | None = None
+    pdf: Path | None = None
 
 
-def execute_notebook(path: Path, *, timeout: int = 1800):
+def _inject(nb: Any, parameters: Mapping[str, Any] | None) -> None:
+    """Add the injected-parameters cell and, to a chapter, the closing cell.
+
+    The parameters go right after the cell tagged ``parameters`` (at the top
+    when there is none). A chapter (a notebook with a ``parameters`` cell) gets
+    a last cell that closes its :class:`~tne_eval.reporting.blocks.Chapter`, so
+    that the warnings it captured are written as notes.
+    """
+    import nbformat
+
+    where = next(
+        (
+            i + 1
+            for i, c in enumerate(nb.cells)
+            if "parameters" in c.get("metadata", {}).get("tags", [])
+        ),
+        None,
+    )
+    if parameters:
+        code = "# Parameters injected by tne-eval report\n" + "".join(
+            f"{k} = {v!r}\n" for k, v in parameters.items()
+        )
+        cell = nbformat.v4.new_code_cell(code)
+        cell.metadata["tags"] = ["injected-parameters"]
+        nb.cells.insert(where or 0, cell)
+    if where is not None:
+        closing = nbformat.v4.new_code_cell(
+            "from tne_eval.reporting.blocks import close_current\nclose_current()"
+        )
+        closing.metadata["tags"] = ["injected-closing"]
+        nb.cells.append(closing)
+
+
+def _kernel_env() -> dict[str, str]:
+    """Build the kernels' environment: they import the tne_eval running the report."""
+    import os
+
+    import tne_eval
+
+    root = str(Path(tne_eval.__file__).resolve().parents[1])
+    env = dict(os.environ)
+    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join([root, *[p for p in paths if p != root]])
+    return env
+
+
+def execute_notebook(
+    path: Path,
+    *,
+    timeout: int = 1800,
+    parameters: Mapping[str, Any] | None = None,
+    progress: Any = None,
+):
     """Execute one notebook in its own folder and return the executed node.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+    timeout : int, default 1800
+        Seconds allowed per cell.
+    parameters : mapping, optional
+        Values injected, papermill-style, in a cell tagged
+        ``injected-parameters`` right after the cell tagged ``parameters``
+        (at the top when there is none).
+    progress : callable, optional
+        Called as ``progress(done, total)`` after each cell.
+
+    The kernel imports the same tne_eval as the caller (its folder is put first
+    on the kernel's ``PYTHONPATH``), so the numbers come from the code that
+    records them.
 
     Raises
     ------
@@ -74,14 +151,26 @@ def execute_notebook(path: Path, *, timeout: int = 1800):
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
+    _inject(nb, parameters)
+    total = sum(c.cell_type == "code" for c in nb.cells)
+    done = [0]
+
+    def on_cell_executed(**_: Any) -> None:
+        done[0] += 1
+        if progress is not None:
+            progress(done[0], total)
+
     client = NotebookClient(
         nb,
         timeout=timeout,
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
+        # the kernel's own start-up warnings would interleave with the progress lines
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
+        on_cell_executed=on_cell_executed,
     )
     try:
-        client.execute()
+        client.execute(env=_kernel_env())
     except CellTimeoutError as err:
         raise NotebookExecutionError(
             f"{path.name}: a cell ran longer than {timeout} s; raise the timeout "
@@ -98,10 +187,11 @@ def execute_notebook(path: Path, *, timeout: int = 1800):
         )
         where = f"cell {cell}" if cell is not None else "a cell"
         ename = getattr(err, "ename", "") or "error"
-        evalue = " ".join(str(getattr(err, "evalue", "")).split())
+        evalue = " ".join(str(getattr(err, "evalue", "")).split()).rstrip(".")
         raise NotebookExecutionError(
-            f"{path.name} failed in {where} (counting from 0) with {ename}: "
-            f"{evalue}. Run the notebook in Jupyter to see the traceback."
+            f"{path.name} failed in {where} (counting from 0, with the injected "
+            f"parameters) with {ename}: {evalue}. Run the notebook in Jupyter to "
+            "see the traceback."
         ) from err
     except NoSuchKernel as err:
         raise NotebookExecutionError(
@@ -202,24 +292,24 @@ def provenance(command: Sequence[str] | str) -> dict[str, Any]:
 
 def write_key_numbers(
     folder: str | Path,
-    numbers: Mapping[str, Mapping[str, Any]],
+    manifest: Mapping[str, Any],
     *,
     command: Sequence[str] | str,
 ) -> tuple[Path, Path]:
-    """Write key numbers and their provenance into ``folder``.
+    """Write the results manifest and its provenance into ``folder``.
 
-    Writes :data:`KEY_NUMBERS_FILE` (``{notebook stem: {name: value}}``) and
-    :data:`PROVENANCE_FILE` (see :func:`provenance`). These are regression numbers
-    produced by tne_eval itself, not external references: committing them records
-    what this version computed, and later runs are checked against them within
-    the tolerances of :func:`compare_key_numbers` (``rtol=1e-6``, ``atol=1e-9``).
+    Writes :data:`KEY_NUMBERS_FILE` (the manifest of
+    :func:`tne_eval.reporting.manifest.build_manifest`) and
+    :data:`PROVENANCE_FILE` (see :func:`provenance`: git commit, command, date,
+    which change from run to run and are not compared). These are regression
+    numbers produced by tne_eval itself, not external references.
 
     Parameters
     ----------
     folder : str or pathlib.Path
         Destination (``notebooks/`` for the committed copy).
-    numbers : mapping
-        ``{notebook stem: {name: value}}``, as in :attr:`ReportRun.key_numbers`.
+    manifest : mapping
+        As in :attr:`ReportRun.manifest`.
     command : sequence of str or str
         The command that produced the numbers, recorded in the provenance.
 
@@ -232,7 +322,8 @@ def write_key_numbers(
     folder.mkdir(parents=True, exist_ok=True)
     numbers_path, provenance_path = folder / KEY_NUMBERS_FILE, folder / PROVENANCE_FILE
     numbers_path.write_text(
-        json.dumps(numbers, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+        encoding="utf-8",
     )
     record = provenance(command)
     provenance_path.write_text(
@@ -241,35 +332,132 @@ def write_key_numbers(
     return numbers_path, provenance_path
 
 
+def _ordered(notebooks_dir: Path) -> list[Path]:
+    from tne_eval.reporting.chapters import CHAPTERS
+
+    paths = {p.stem: p for p in notebooks_dir.glob("*.ipynb")}
+    listed = [paths.pop(c.stem) for c in CHAPTERS if c.stem in paths]
+    return listed + [paths[k] for k in sorted(paths)]
+
+
+class _Progress:
+    """One line per chapter on stderr; a live cell counter on a terminal."""
+
+    def __init__(self, enabled: bool, total: int) -> None:
+        import sys
+
+        self.enabled, self.total, self.stream = enabled, total, sys.stderr
+        self.live = enabled and self.stream.isatty()
+
+    def start(self, i: int, stem: str) -> None:
+        self.prefix = f"[{i}/{self.total}] {stem}"
+        if self.enabled and not self.live:
+            print(f"{self.prefix} ...", file=self.stream, flush=True)
+
+    def cell(self, done: int, total: int) -> None:
+        if self.live:
+            print(
+                f"\r{self.prefix}: cell {done}/{total}",
+                end="",
+                file=self.stream,
+                flush=True,
+            )
+
+    def end(self, seconds: float) -> None:
+        if self.enabled:
+            lead = "\r" if self.live else ""
+            print(
+                f"{lead}{self.prefix}: done in {seconds:.1f} s" + " " * 12,
+                file=self.stream,
+                flush=True,
+            )
+
+
+def _chromium() -> str | None:
+    import shutil
+
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def print_pdf(html_path: Path, pdf_path: Path, *, timeout: int = 300) -> bool:
+    """Print ``html_path`` to ``pdf_path`` with headless Chromium.
+
+    Returns
+    -------
+    bool
+        False (nothing written) when no ``chromium`` is on the PATH or it fails.
+    """
+    browser = _chromium()
+    if browser is None:
+        return False
+    command = [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-pdf-header-footer",
+        f"--print-to-pdf={pdf_path.resolve()}",
+        html_path.resolve().as_uri(),
+    ]
+    try:
+        subprocess.run(command, capture_output=True, timeout=timeout, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return pdf_path.is_file()
+
+
 def run_report(
     notebooks_dir: str | Path,
     out_dir: str | Path,
     *,
+    lang: str = "fr",
+    data_dir: str | Path | None = None,
+    seed: int = 2021,
+    outcomes: Sequence[str] | None = None,
     timeout: int = 1800,
     command: Sequence[str] | str = ("tne_eval.reporting.run_report",),
+    progress: bool = False,
+    pdf: bool = False,
 ) -> ReportRun:
-    """Execute every ``*.ipynb`` of ``notebooks_dir`` and write the report.
+    """Execute the chapters of ``notebooks_dir`` and write the report.
 
-    Writes, in ``out_dir``: one HTML and one Markdown page per notebook (with
-    outputs), ``index.html`` and ``README.md`` linking them, ``key_numbers.json``
-    with every published key number and ``key_numbers.provenance.json`` with what
-    produced them (see :func:`write_key_numbers`). The key numbers are regression
-    numbers produced by tne_eval itself, not external references; the
-    ``tne-eval report`` command compares them with the committed
-    ``notebooks/key_numbers.json`` within :func:`compare_key_numbers`'
-    tolerances (``rtol=1e-6``), or replaces that copy and its provenance with
-    ``--update-key-numbers``.
+    Writes, in ``out_dir``: ``index.html`` (one self-contained report: style,
+    contents, summary, chapters, figures embedded, no code), ``index.pdf`` when
+    ``pdf`` and Chromium is installed, ``key_numbers.json`` (the results
+    manifest, see :mod:`tne_eval.reporting.manifest`),
+    ``key_numbers.provenance.json`` and the executed notebooks under
+    ``notebooks/``. The chapters listed in
+    :data:`tne_eval.reporting.chapters.CHAPTERS` run first, in that order, then
+    any other notebook of the folder.
 
     Parameters
     ----------
     notebooks_dir : str or pathlib.Path
-        Folder of the notebooks (executed in sorted order).
+        Folder of the chapter notebooks.
     out_dir : str or pathlib.Path
         Folder of the report (created if needed).
+    lang : {"fr", "en"}, default "fr"
+        Language of the report.
+    data_dir : str or pathlib.Path, optional
+        Data folder given to the chapters (default: the committed synthetic
+        world). Without ``truth.json`` the truth boxes are left out.
+    seed : int, default 2021
+        Seed given to the chapters.
+    outcomes : sequence of str, optional
+        Learning outcomes of the chapters (default ``score_french``,
+        ``score_math``).
     timeout : int, default 1800
         Seconds allowed per cell.
     command : sequence of str or str, optional
         The command recorded in the provenance file.
+    progress : bool, default False
+        Report progress on stderr while chapters execute.
+    pdf : bool, default False
+        Also print the report to PDF with headless Chromium when available.
 
     Returns
     -------
@@ -278,50 +466,73 @@ def run_report(
     Raises
     ------
     SpecError
-        If ``notebooks_dir`` holds no notebook.
+        If ``notebooks_dir`` holds no notebook, or ``lang`` is unknown.
     NotebookExecutionError
         If a notebook raises (see :func:`execute_notebook`).
     """
-    from nbconvert import HTMLExporter, MarkdownExporter
+    import time
 
+    import nbformat
+
+    from tne_eval.datasets.load import default_data_dir
+    from tne_eval.reporting.chapters import DEFAULT_PARAMETERS
+    from tne_eval.reporting.document import ChapterPage, render_document
+    from tne_eval.reporting.fmt import check_lang
     from tne_eval.reporting.key_numbers import extract_key_numbers
+    from tne_eval.reporting.manifest import build_manifest
+    from tne_eval.reporting.summary import render_footer, render_summary
 
+    check_lang(lang)
     notebooks_dir, out_dir = Path(notebooks_dir), Path(out_dir)
-    paths = sorted(notebooks_dir.glob("*.ipynb"))
+    paths = _ordered(notebooks_dir)
     if not paths:
         raise SpecError(
             f"No notebooks (*.ipynb) found in {str(notebooks_dir)!r}; pass the "
             "folder of the evaluation notebooks (notebooks/ of a tne_eval clone)."
         )
+    parameters = dict(DEFAULT_PARAMETERS)
+    parameters.update(lang=lang, seed=int(seed))
+    # absolute: the kernels run in the notebook folder
+    parameters["data_dir"] = None if data_dir is None else str(Path(data_dir).resolve())
+    if outcomes is not None:
+        parameters["outcomes"] = list(outcomes)
+    folder = Path(data_dir) if data_dir is not None else default_data_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
-    html_exporter, md_exporter = HTMLExporter(), MarkdownExporter()
-    pages, numbers = [], {}
-    for path in paths:
-        nb = execute_notebook(path, timeout=timeout)
-        numbers[path.stem] = extract_key_numbers(nb)
-        body, _ = html_exporter.from_notebook_node(nb)
-        page = out_dir / f"{path.stem}.html"
-        page.write_text(body, encoding="utf-8")
-        md, resources = md_exporter.from_notebook_node(
-            nb,
-            resources={"unique_key": path.stem},  # figure names unique per notebook
+    (out_dir / "notebooks").mkdir(exist_ok=True)
+    bar = _Progress(progress, len(paths))
+    pages, numbers, seconds = [], {}, {}
+    for i, path in enumerate(paths, start=1):
+        bar.start(i, path.stem)
+        began = time.perf_counter()
+        nb = execute_notebook(
+            path, timeout=timeout, parameters=parameters, progress=bar.cell
         )
-        (out_dir / f"{path.stem}.md").write_text(md, encoding="utf-8")
-        for name, blob in resources.get("outputs", {}).items():
-            (out_dir / name).write_bytes(blob)
-        pages.append(page)
-    write_key_numbers(out_dir, numbers, command=command)
-    links = "".join(f"<li><a href='{p.name}'>{p.stem}</a></li>" for p in pages)
-    (out_dir / "index.html").write_text(
-        "<html><head><meta charset='utf-8'><title>TNE evaluation report</title>"
-        f"</head><body><h1>TNE evaluation report</h1><ul>{links}</ul>"
-        "<p>Key numbers: <a href='key_numbers.json'>key_numbers.json</a></p>"
-        "</body></html>\n",
-        encoding="utf-8",
+        seconds[path.stem] = time.perf_counter() - began
+        bar.end(seconds[path.stem])
+        numbers[path.stem] = extract_key_numbers(nb)
+        nbformat.write(nb, out_dir / "notebooks" / path.name)
+        pages.append(ChapterPage(path.stem, nb))
+    manifest = build_manifest(numbers, parameters=parameters, data_dir=folder)
+    write_key_numbers(out_dir, manifest, command=command)
+    has_truth = (folder / "truth.json").is_file()
+    document = render_document(
+        pages,
+        lang=lang,
+        summary_html=render_summary(numbers, lang=lang, has_truth=has_truth),
+        footer_html=render_footer(manifest, lang=lang, command=command),
     )
-    md_links = "\n".join(f"- [{p.stem}]({p.stem}.md)" for p in pages)
-    (out_dir / "README.md").write_text(
-        f"# TNE evaluation report\n\n{md_links}\n\nKey numbers: `key_numbers.json`\n",
-        encoding="utf-8",
+    index = out_dir / "index.html"
+    index.write_text(document, encoding="utf-8")
+    pdf_path = None
+    if pdf:
+        candidate = out_dir / "index.pdf"
+        if print_pdf(index, candidate):
+            pdf_path = candidate
+    return ReportRun(
+        out_dir=out_dir,
+        pages=(index,),
+        key_numbers=numbers,
+        manifest=manifest,
+        seconds=seconds,
+        pdf=pdf_path,
     )
-    return ReportRun(out_dir=out_dir, pages=tuple(pages), key_numbers=numbers)

@@ -14,6 +14,12 @@ import pandas as pd
 from tne_eval._validation import check_alpha
 from tne_eval.notes import INFERENCE_KINDS, Note
 from tne_eval.results import schema
+from tne_eval.results.disclosure import (
+    COUNT_COLUMNS,
+    DEFAULT_RULE,
+    DisclosureRule,
+    disclose,
+)
 from tne_eval.results.summary import Summary, SummaryDisplay
 
 if TYPE_CHECKING:
@@ -246,8 +252,13 @@ class EstimationResult(SummaryDisplay, abc.ABC):
 
         ``conf_low``/``conf_high`` are pointwise; ``band_low``/``band_high`` (present
         only when a simultaneous band was computed) use the sup-t critical value.
+        The count columns of :mod:`tne_eval.results.disclosure` (``n_pupils``,
+        ``n_schools``) follow the key columns when the table has them.
         """
         out = self.table.loc[:, [c for c in self.key_columns if c in self.table]].copy()
+        for column in COUNT_COLUMNS:  # the counts behind each row, when known
+            if column in self.table:
+                out[column] = self.table[column]
         out["estimate"] = self.estimates
         out["std_error"] = self.std_errors
         out["statistic"] = self.statistics
@@ -263,17 +274,66 @@ class EstimationResult(SummaryDisplay, abc.ABC):
         return out
 
     # -- exports --------------------------------------------------------------------
-    def to_markdown(self, alpha: float | None = None, digits: int = 4) -> str:
-        """Render the tidy table (:meth:`to_frame`) as a Markdown table."""
-        return self.to_frame(alpha).round(digits).to_markdown()
+    def _disclosed(
+        self, alpha: float | None, digits: int, disclosure: DisclosureRule | None
+    ) -> pd.DataFrame:
+        frame = self.to_frame(alpha).round(digits)
+        keys = tuple(c for c in self.key_columns if c in frame)
+        return disclose(frame, disclosure, keys=keys)
 
-    def to_latex(self, alpha: float | None = None, digits: int = 4) -> str:
-        """Render the summary (header, table, notes) as a LaTeX ``table`` float."""
-        return self.summary(alpha, digits=digits).as_latex()
+    def _disclosed_summary(
+        self, alpha: float | None, digits: int, disclosure: DisclosureRule | None
+    ) -> Summary:
+        summary = self.summary(alpha, digits=digits)
+        frame = self.to_frame(alpha)
+        if disclosure is None or not disclosure.has_counts(frame):
+            return summary
+        keys = tuple(c for c in self.key_columns if c in frame)
+        notes = (*summary.notes, disclosure.describe("en"))
+        return replace(
+            summary, table=disclose(summary.table, disclosure, keys=keys), notes=notes
+        )
 
-    def to_html(self, alpha: float | None = None, digits: int = 4) -> str:
-        """Render the summary as HTML (what notebooks display)."""
-        return self.summary(alpha, digits=digits).as_html()
+    def to_markdown(
+        self,
+        alpha: float | None = None,
+        digits: int = 4,
+        disclosure: DisclosureRule | None = DEFAULT_RULE,
+    ) -> str:
+        """Render the tidy table (:meth:`to_frame`) as a Markdown table.
+
+        Rows computed from fewer pupils or schools than ``disclosure`` allows
+        (count columns ``n_pupils``/``n_schools`` of the table, see
+        :mod:`tne_eval.results.disclosure`) show ``"s"``; ``disclosure=None``
+        prints every cell.
+        """
+        return self._disclosed(alpha, digits, disclosure).to_markdown()
+
+    def to_latex(
+        self,
+        alpha: float | None = None,
+        digits: int = 4,
+        disclosure: DisclosureRule | None = DEFAULT_RULE,
+    ) -> str:
+        """Render the summary (header, table, notes) as a LaTeX ``table`` float.
+
+        Secret rows show ``"s"`` and the rule is added to the notes (see
+        :meth:`to_markdown`).
+        """
+        return self._disclosed_summary(alpha, digits, disclosure).as_latex()
+
+    def to_html(
+        self,
+        alpha: float | None = None,
+        digits: int = 4,
+        disclosure: DisclosureRule | None = DEFAULT_RULE,
+    ) -> str:
+        """Render the summary as HTML (what notebooks display).
+
+        Secret rows show ``"s"`` and the rule is added to the notes (see
+        :meth:`to_markdown`).
+        """
+        return self._disclosed_summary(alpha, digits, disclosure).as_html()
 
     # -- inference ------------------------------------------------------------------
     def with_inference(self, inference: object) -> Any:
