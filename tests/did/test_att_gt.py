@@ -452,6 +452,8 @@ def test_result_protocol_and_rendering(small_staggered_panel):
         "p_value",
         "conf_low",
         "conf_high",
+        "n_treated_clusters",
+        "effective_clusters",
     ]
     assert frame.index.name == "term" and frame.index[0] == "ATT(g=3,t=2)"
     ci90 = gt.conf_int(alpha=0.1)

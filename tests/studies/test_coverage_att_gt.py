@@ -19,8 +19,10 @@ each rate with an exact binomial test:
   one-sided test of the nominal level (coverage >= 0.95, size <= 0.05; p <
   LEVEL_NOMINAL fails). Each reason quotes the full study's rate and how far
   the pass threshold is from what that rate predicts, so that an expected
-  failure is many replications from flipping. A fix (wild cluster bootstrap,
-  randomization inference) shows up as an unexpected pass.
+  failure is many replications from flipping. They document what CR1, its
+  no-correction variant and the multiplier bootstrap do; the inference
+  recommended instead for each estimand (tne_eval.inference.recommend) is
+  tested against the same targets in tests/studies/test_inference_tne.py.
 
 The default suite runs DEFAULT_SIZE: 400 effect-world and 200 null-world
 replications, each world computed alone (``run_study(..., worlds=...)``, about

@@ -15,6 +15,11 @@ import pandas as pd
 from scipy import sparse
 
 from tne_eval.errors import TneEvalTypeError
+from tne_eval.inference.recommend import (
+    effective_clusters,
+    recommendation_note,
+    treated_clusters,
+)
 from tne_eval.inference.spec import IID
 from tne_eval.inference.wald import WaldTest, wald_test_scores
 from tne_eval.results.base import EstimationResult
@@ -73,8 +78,72 @@ class _InfluenceResult(EstimationResult):
         return {"Data": _DATA_LABEL[self.options.get("data", "panel")]}
 
 
+class _TreatedClustersMixin:
+    """Treated clusters behind each term, in ``to_frame()`` and in a note.
+
+    ``to_frame()`` gains ``n_treated_clusters`` (distinct clusters among the
+    treated units whose influence function enters the term) and
+    ``effective_clusters`` (Carter-Schnepel-Steigerwald :math:`G^*`, see
+    :func:`tne_eval.inference.recommend.effective_clusters`); the notes gain
+    the inference recommended for each group of terms by the TNE-design Monte
+    Carlo (:mod:`tne_eval.inference.recommend`).
+    """
+
+    def __post_init__(self) -> None:
+        if self.scores is None:
+            return
+        counts = self._treated_cluster_table()
+        object.__setattr__(self, "_cluster_counts", counts)
+        note = recommendation_note(
+            counts.index,
+            counts["n_treated_clusters"].fillna(0).to_numpy(dtype=int),
+            counts["effective_clusters"].to_numpy(dtype=float),
+            current=self.inferred.description,
+            band=self.inferred.band_draws is not None,
+        )
+        if note is not None and note not in self.notes:
+            object.__setattr__(self, "notes", (*self.notes, note))
+
+    def treated_clusters(self) -> pd.DataFrame:
+        """Treated clusters and effective clusters behind each term.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by term: ``n_treated_clusters`` (nullable integer; missing
+            for terms without scores, such as reference rows) and
+            ``effective_clusters``. Clusters are those of the inference (each
+            unit its own under ``IID``).
+        """
+        cached = self.__dict__.get("_cluster_counts")
+        return (self._treated_cluster_table() if cached is None else cached).copy()
+
+    def _treated_cluster_table(self) -> pd.DataFrame:
+        store = self.scores
+        code = None if store.cluster_code is None else store.cluster_code
+        if isinstance(self.inference, IID):
+            code = None
+        counts = treated_clusters(store.values, code, store.row_cohort)
+        eff = effective_clusters(store.values, code)
+        out = pd.DataFrame(
+            {
+                "n_treated_clusters": pd.array(counts, dtype="Int64"),
+                "effective_clusters": eff,
+            },
+            index=self._terms,
+        )
+        return out.reindex(self.table.index)
+
+    def to_frame(self, alpha: float | None = None) -> pd.DataFrame:
+        """Tidy table, then ``n_treated_clusters`` and ``effective_clusters``."""
+        out = super().to_frame(alpha)  # type: ignore[misc]
+        if self.scores is None:
+            return out
+        return out.join(self.treated_clusters())
+
+
 @dataclass(frozen=True, repr=False, eq=False)
-class GroupTimeResult(_InfluenceResult):
+class GroupTimeResult(_TreatedClustersMixin, _InfluenceResult):
     """Group-time average treatment effects ATT(g,t) (Callaway & Sant'Anna 2021).
 
     ``to_frame()`` columns: ``cohort, time, event_time, post`` then the statistics.
@@ -153,7 +222,7 @@ def require_group_time(
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class AggregateResult(EventStudyMixin, _InfluenceResult):
+class AggregateResult(EventStudyMixin, _TreatedClustersMixin, _InfluenceResult):
     """Aggregated ATT(g,t): simple, dynamic (event time), group or calendar.
 
     ``to_frame()`` columns: ``kind`` and the aggregation key (``event_time``,
