@@ -22,6 +22,7 @@ from tne_eval.inference.recommend import (
 )
 from tne_eval.inference.spec import IID
 from tne_eval.inference.wald import WaldTest, wald_test_scores
+from tne_eval.notes import NoteKind
 from tne_eval.results.base import EstimationResult
 from tne_eval.results.event_study import EventStudyMixin, require_event_study
 
@@ -94,6 +95,14 @@ class _TreatedClustersMixin:
             return
         counts = self._treated_cluster_table()
         object.__setattr__(self, "_cluster_counts", counts)
+        # the recommendations come from the TNE design's Monte Carlo: they are
+        # stated where its problem arises (a few-clusters note), not for designs
+        # with many treated clusters that the study says nothing about
+        if not any(
+            n.kind is NoteKind.FEW_CLUSTERS and n.startswith("Few treated clusters")
+            for n in self.notes
+        ):
+            return
         note = recommendation_note(
             counts.index,
             counts["n_treated_clusters"].fillna(0).to_numpy(dtype=int),

@@ -404,9 +404,64 @@ class Chapter:
         self._notes.setdefault(key, shown or key)
 
     def result_notes(self, result: Any) -> None:
-        """Add the notes of a tne_eval result (dropped rows, few clusters...)."""
+        """Add the notes of a tne_eval result (dropped rows, few clusters...).
+
+        The recommended-inference note (:mod:`tne_eval.inference.recommend`),
+        written for code, is said in the report's language instead.
+        """
         for n in getattr(result, "notes", ()):
-            self.note(str(n))
+            text = str(n)
+            if text.startswith("Recommended inference"):
+                text = self._recommendation_text(text)
+            self.note(text)
+
+    def _recommendation_text(self, note: str) -> str:
+        said = {
+            "10 or more treated clusters": self.t(
+                "pour les estimations qui reposent sur 10 départements traités ou "
+                "plus, le bootstrap sauvage non contraint (taille et couverture "
+                "proches du nominal)",
+                "for estimates resting on 10 or more treated departments, the "
+                "unrestricted wild bootstrap (size and coverage close to nominal)",
+            ),
+            "two treated clusters": self.t(
+                "pour celles qui ne reposent que sur les 2 départements de 2020, "
+                "les intervalles de Conley-Taber ou de Ferman-Pinto (larges) ; "
+                "jamais l'intervalle de la variance par grappes",
+                "for those resting only on the 2 departments of 2020, the "
+                "Conley-Taber or Ferman-Pinto intervals (wide); never the "
+                "cluster-robust interval",
+            ),
+            "many treated clusters, one small cohort carrying weight": self.t(
+                "pour l'effet dynamique global, où pèsent les 2 départements de "
+                "2020, aucune méthode n'a été validée : son intervalle est "
+                "approximatif",
+                "for the overall dynamic effect, where the 2 departments of 2020 "
+                "weigh, no method was shown valid: its interval is approximate",
+            ),
+            "3 to 9 treated clusters": self.t(
+                "pour celles qui reposent sur 3 à 9 départements traités, aucune "
+                "méthode n'a été étudiée : intervalles approximatifs",
+                "for those resting on 3 to 9 treated departments, no method was "
+                "studied: intervals are approximate",
+            ),
+        }
+        parts = [text for name, text in said.items() if f"{name} (" in note]
+        if "valid sup-t band" in note:
+            parts.append(
+                self.t(
+                    "aucune bande simultanée n'a été validée : elle est descriptive",
+                    "no simultaneous band was shown valid: it is descriptive",
+                )
+            )
+        lead = self.t(
+            "Inférence recommandée par l'étude de Monte-Carlo du plan TNE "
+            "(documentation, « Few treated clusters ») : ",
+            "Inference recommended by the Monte Carlo study of the TNE design "
+            "(documentation, 'Few treated clusters'): ",
+        )
+        sep = self.t(" ; ", "; ")
+        return lead + sep.join(parts) + "." if parts else lead.rstrip(" :") + "."
 
     # -- key numbers --------------------------------------------------------------
     def estimate(
