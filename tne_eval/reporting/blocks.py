@@ -425,7 +425,7 @@ class Chapter:
                 "unrestricted wild bootstrap (size and coverage close to nominal)",
             ),
             "two treated clusters": self.t(
-                "pour celles qui ne reposent que sur les 2 départements de 2020, "
+                "pour les estimations qui ne reposent que sur les 2 départements de 2020, "
                 "les intervalles de Conley-Taber ou de Ferman-Pinto (larges) ; "
                 "jamais l'intervalle de la variance par grappes",
                 "for those resting only on the 2 departments of 2020, the "
@@ -440,7 +440,7 @@ class Chapter:
                 "weigh, no method was shown valid: its interval is approximate",
             ),
             "3 to 9 treated clusters": self.t(
-                "pour celles qui reposent sur 3 à 9 départements traités, aucune "
+                "pour les estimations qui reposent sur 3 à 9 départements traités, aucune "
                 "méthode n'a été étudiée : intervalles approximatifs",
                 "for those resting on 3 to 9 treated departments, no method was "
                 "studied: intervals are approximate",
