@@ -63,6 +63,7 @@ import pandas as pd
 
 import tne_eval as tne
 from studies._provenance import run_record
+from studies._records import read_records, start_records
 from tne_eval.datasets import WorldConfig, simulate
 from tne_eval.errors import TneEvalWarning
 
@@ -296,40 +297,6 @@ def _null_world_record(
 # ---------------------------------------------------------------------------
 
 
-def _read_records(path: Path, settings: StudySettings) -> dict[int, dict[str, Any]]:
-    """Read the records computed with the same settings (dropping a torn last line)."""
-    if not path.exists():
-        return {}
-    lines = path.read_text().splitlines()
-    if not lines:
-        return {}
-    header = json.loads(lines[0])
-    if header.get("settings") != asdict(settings):
-        raise SystemExit(
-            f"{path} holds records computed with {header.get('settings')}, not "
-            f"{asdict(settings)}; pass --no-resume to start afresh or --records "
-            "to use another file."
-        )
-    out = {}
-    for line in lines[1:]:
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:  # interrupted while writing the last line
-            continue
-        out[int(rec["r"])] = rec
-    return out
-
-
-def _start_records(
-    path: Path, settings: StudySettings, done: dict[int, dict[str, Any]]
-) -> None:
-    """(Re)write the records file: header, then the valid records already done."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    header = {"settings": asdict(settings), "study": "coverage_att_gt"}
-    lines = [json.dumps(header)] + [json.dumps(done[r]) for r in sorted(done)]
-    path.write_text("\n".join(lines) + "\n")
-
-
 def run_study(
     reps: int,
     settings: StudySettings = StudySettings(),
@@ -414,6 +381,20 @@ def run_study(
     out = pd.DataFrame([done[r] for r in range(1, reps + 1)])
     out.attrs["new_replications"] = len(todo)
     return out
+
+
+def _header(settings: StudySettings) -> dict[str, Any]:
+    return {"settings": asdict(settings), "study": "coverage_att_gt"}
+
+
+def _read_records(path: Path, settings: StudySettings) -> dict[int, dict[str, Any]]:
+    return read_records(path, _header(settings))
+
+
+def _start_records(
+    path: Path, settings: StudySettings, done: dict[int, dict[str, Any]]
+) -> None:
+    start_records(path, _header(settings), done)
 
 
 def _binomial(hits: np.ndarray) -> dict[str, float]:

@@ -99,6 +99,7 @@ from scipy import stats
 
 import tne_eval as tne
 from studies._provenance import run_record
+from studies._records import read_records, start_records
 from tne_eval._parallel import parallel_map
 from tne_eval.datasets import WorldConfig, simulate
 from tne_eval.errors import InferenceError, TneEvalWarning
@@ -776,34 +777,11 @@ def _header(settings: StudySettings) -> dict[str, Any]:
 
 
 def _read_records(path: Path, settings: StudySettings) -> dict[int, dict[str, Any]]:
-    if not path.exists():
-        return {}
-    lines = path.read_text().splitlines()
-    if not lines:
-        return {}
-    header = json.loads(lines[0])
-    want = _header(settings)
-    if {k: header.get(k) for k in want} != want:
-        raise SystemExit(
-            f"{path} holds records computed with {header}, not {want}; pass "
-            "--no-resume to start afresh or --records to use another file."
-        )
-    out = {}
-    for line in lines[1:]:
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:  # interrupted while writing the last line
-            continue
-        out[int(rec["r"])] = rec
-    return out
+    return read_records(path, _header(settings))
 
 
 def _start_records(path: Path, settings: StudySettings, done: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lines = [json.dumps(_header(settings))] + [
-        json.dumps(done[r]) for r in sorted(done)
-    ]
-    path.write_text("\n".join(lines) + "\n")
+    start_records(path, _header(settings), done)
 
 
 def _batch(task: tuple[list[int], StudySettings, tuple[str, ...]]) -> list[dict]:
