@@ -19,7 +19,8 @@ from tests.tolerances import RTOL_CLOSED_FORM
 from tne_eval.datasets import load_synthetic
 from tne_eval.errors import DataError, InferenceError, SpecError
 from tne_eval.inference import registry
-from tne_eval.inference.survey import SURVEY_COMPUTATIONS, BoundSurveyDesign
+from tne_eval.inference.scores import InfluenceScores
+from tne_eval.inference.survey import BoundSurveyDesign, survey_from_influence
 
 SPEC = tne.RepeatedCrossSectionSpec(
     time="wave",
@@ -194,8 +195,8 @@ def test_errors(teachers, gt, small_staggered_panel):
 
 def test_registry_entry(teachers, gt, dynamic):
     """A bound design is a plain inference of the registry."""
-    for key, value in SURVEY_COMPUTATIONS.items():
-        assert registry.COMPUTATIONS[key] is value
+    key = (BoundSurveyDesign, InfluenceScores)
+    assert registry.COMPUTATIONS[key] is survey_from_influence
     bound = SCHOOLS.bind(teachers, id="teacher_id", cluster="department")
     direct = _quiet(
         tne.survey_inference, dynamic, teachers, SCHOOLS, cluster="department"

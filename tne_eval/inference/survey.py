@@ -4,8 +4,9 @@ A :class:`BoundSurveyDesign` is a survey design read from data
 (:meth:`tne_eval.SurveyDesign.bind`): the stratum and PSU of every design row,
 keyed by id. :func:`survey_from_influence` computes the Taylor-linearization
 variance of any :class:`~tne_eval.inference.scores.InfluenceScores` under it.
-:data:`SURVEY_COMPUTATIONS` is the registry entry, to be added to
-:data:`tne_eval.inference.registry.COMPUTATIONS`.
+:data:`tne_eval.inference.registry.COMPUTATIONS` maps bound designs of
+influence-function scores to it, so a bound design is an inference like any
+other (``with_inference``, ``aggregate``, ``att_gt(inference=...)``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from tne_eval.inference.scores import InfluenceScores
 from tne_eval.notes import Note, NoteKind
 
 __all__ = [
-    "SURVEY_COMPUTATIONS",
     "BoundSurveyDesign",
     "DesignArrays",
     "design_inferred",
@@ -85,8 +85,8 @@ class BoundSurveyDesign:
     """A survey design bound to the rows of a data set (R's ``svydesign`` object).
 
     Made by :meth:`tne_eval.SurveyDesign.bind`; usable wherever the registry
-    accepts an inference for influence functions once :data:`SURVEY_COMPUTATIONS`
-    is registered, and by :func:`tne_eval.survey_inference` in any case.
+    accepts an inference for influence functions, and by
+    :func:`tne_eval.survey_inference`.
 
     Attributes
     ----------
@@ -249,9 +249,3 @@ def survey_from_influence(
         reference=inference.reference,
         extra_notes=tuple(extra),
     )
-
-
-#: The registry entry: add it to ``tne_eval.inference.registry.COMPUTATIONS``
-#: (``COMPUTATIONS.update(SURVEY_COMPUTATIONS)``) to make bound survey designs an
-#: inference of every influence-function estimator.
-SURVEY_COMPUTATIONS = {(BoundSurveyDesign, InfluenceScores): survey_from_influence}
