@@ -207,10 +207,15 @@ def test_rake_matches_calibration_solution(rng):
     ).astype(float)
     target = np.array([120.0, 50.0, 50.0, 40.0])
     d = data["w"].to_numpy()
-    sol = optimize.root(
-        lambda lam: (d * np.exp(x @ lam)) @ x - target, np.zeros(4), tol=1e-14
-    )
-    assert sol.success
+
+    def equations(lam):
+        return (d * np.exp(x @ lam)) @ x - target
+
+    sol = optimize.root(equations, np.zeros(4), tol=1e-14)
+    # hybr's own success flag at this tolerance depends on the BLAS kernel (it
+    # may report "xtol too small" at a converged point): check the reference
+    # solves the calibration equations instead
+    np.testing.assert_allclose(equations(sol.x), 0.0, atol=1e-9)
     np.testing.assert_allclose(
         adj.weights, d * np.exp(x @ sol.x), rtol=RTOL_CLOSED_FORM
     )
