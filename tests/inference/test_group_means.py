@@ -15,6 +15,7 @@ import pytest
 from scipy import sparse
 
 import tne_eval as tne
+from tests.inference.stacked_ik import stacked_design, stacked_ik_df
 from tne_eval.errors import IdentificationError, InferenceError, SpecError
 from tne_eval.inference import small_sample, wild
 
@@ -91,6 +92,117 @@ def test_diagonal_functions_validate_inputs():
         small_sample.diagonal_satterthwaite_df(
             psi, cluster, weight=diag, contrast=np.ones((3, 1))
         )
+
+
+def _stacked_group_means(
+    seed: int, *, weighted: bool, n: int = 90, g: int = 9, m: int = 5, shift=0.0
+):
+    """Rows in several groups (like units in several cells), clusters mixing groups.
+
+    ``shift`` adds a cluster effect (>0) or removes part of the cluster mean (<0).
+    """
+    rng = np.random.default_rng(seed)
+    cluster = np.sort(rng.integers(0, g, size=n))
+    cluster[:g] = np.arange(g)
+    cluster = np.sort(cluster)
+    member = rng.uniform(size=(n, m)) < 0.6
+    member[np.arange(n), rng.integers(0, m, size=n)] = True
+    member[:g, :] = True  # every cluster in every group: leverages below one
+    w_row = rng.uniform(0.3, 2.0, size=n) if weighted else np.ones(n)
+    sign = rng.choice([-1.0, 1.0], size=m)
+    sign[0] = 1.0
+    psi = np.zeros((n, m))
+    weight = np.where(member, w_row[:, None], 0.0)
+    for j in range(m):
+        y = rng.normal(size=n)
+        effect = rng.normal(size=g)[cluster]
+        if shift < 0:
+            y = (
+                y
+                + shift
+                * np.bincount(cluster, weights=y)[cluster]
+                / np.bincount(cluster)[cluster]
+            )
+        else:
+            y = y + shift * effect
+        sel = member[:, j]
+        mu = np.average(y[sel], weights=w_row[sel])
+        psi[sel, j] = sign[j] * n * w_row[sel] * (y[sel] - mu) / w_row[sel].sum()
+    return psi, cluster, weight, sign, rng
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("shift", [0.0, 1.0])
+def test_diagonal_imbens_kolesar_df_equals_stacked_computation(seed, weighted, shift):
+    psi, cluster, weight, sign, rng = _stacked_group_means(
+        seed, weighted=weighted, shift=shift
+    )
+    comb = rng.normal(size=(psi.shape[1], 3))
+    comb[3:, 1] = 0.0  # a contrast using only some groups
+    got = small_sample.diagonal_imbens_kolesar_df(
+        sparse.csc_array(psi),
+        cluster,
+        row_weight=sparse.csc_array(weight),
+        contrast=comb,
+        sign=sign,
+    )
+    g = int(cluster.max()) + 1
+    diag = np.stack([np.bincount(cluster, weights=weight[:, j]) for j in range(5)], 1)
+    cr2 = small_sample.diagonal_cr_vcov(psi, cluster, weight=diag, contrast=comb)
+    for j in range(comb.shape[1]):
+        design = stacked_design(psi, cluster, weight, comb[:, j], sign)
+        # the stacked functional reproduces the CR2 variance of the estimate
+        u = design.functional @ design.resid
+        np.testing.assert_allclose(u @ u, cr2[j, j], rtol=1e-10)
+        assert got[j] == pytest.approx(stacked_ik_df(design), rel=1e-10)
+        assert 1.0 - 1e-12 <= got[j] <= g
+    # dense inputs, and an all-zero column has no degrees of freedom
+    zero = np.c_[comb[:, :1], np.zeros(psi.shape[1])]
+    dense = small_sample.diagonal_imbens_kolesar_df(
+        psi, cluster, row_weight=weight, contrast=zero, sign=sign
+    )
+    assert dense[0] == pytest.approx(got[0], rel=1e-12) and np.isnan(dense[1])
+
+
+def test_diagonal_imbens_kolesar_df_is_satterthwaite_without_cluster_effect():
+    # with unit weights and rho = 0 the Moulton working model is sigma^2 I, the
+    # working model of diagonal_satterthwaite_df: the two are equal
+    psi, cluster, weight, sign, rng = _stacked_group_means(
+        2, weighted=False, shift=-0.5
+    )
+    comb = rng.normal(size=(psi.shape[1], 3))
+    for j in range(3):
+        assert stacked_design(psi, cluster, weight, comb[:, j], sign).rho < 0
+    diag = np.stack([np.bincount(cluster, weights=weight[:, j]) for j in range(5)], 1)
+    sat = small_sample.diagonal_satterthwaite_df(
+        psi, cluster, weight=diag, contrast=comb
+    )
+    kw = dict(row_weight=weight, contrast=comb, sign=sign)
+    clipped = small_sample.diagonal_imbens_kolesar_df(
+        psi, cluster, rho_nonnegative=True, **kw
+    )
+    np.testing.assert_allclose(clipped, sat, rtol=1e-10)
+    # the estimated (negative) rho is used otherwise
+    free = small_sample.diagonal_imbens_kolesar_df(psi, cluster, **kw)
+    assert not np.allclose(free, sat, rtol=1e-6)
+    for j in range(3):
+        design = stacked_design(psi, cluster, weight, comb[:, j], sign)
+        assert free[j] == pytest.approx(stacked_ik_df(design), rel=1e-10)
+
+
+def test_diagonal_imbens_kolesar_df_validates_inputs():
+    psi, cluster, weight, _, _ = _stacked_group_means(3, weighted=True)
+    c = np.ones(psi.shape[1])
+    fn = small_sample.diagonal_imbens_kolesar_df
+    with pytest.raises(SpecError, match="row_weight must have the shape"):
+        fn(psi, cluster, row_weight=weight[:, :2], contrast=c)
+    with pytest.raises(SpecError, match="non-negative"):
+        fn(psi, cluster, row_weight=-weight, contrast=c)
+    with pytest.raises(SpecError, match=r"sign must be \+1 or -1"):
+        fn(psi, cluster, row_weight=weight, contrast=c, sign=np.zeros(5))
+    with pytest.raises(SpecError, match="contrast must have 5 rows"):
+        fn(psi, cluster, row_weight=weight, contrast=np.ones((3, 1)))
 
 
 @pytest.mark.parametrize("impose_null", [True, False])

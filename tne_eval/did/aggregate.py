@@ -370,7 +370,8 @@ def _aggregate_parts(
     totals = np.where(totals > 0, totals, 1.0)
     treated_parts = sparse.csc_array(dec.parts[:, np.flatnonzero(tm)])
     treated_w = sparse.csc_array(dec.weights[:, np.flatnonzero(tm)])
-    pooled_vals, pooled_w, pooled_cohort = [], [], []
+    pooled_vals, pooled_w, pooled_cohort, pooled_sign = [], [], [], []
+    t_sign = None if dec.sign is None else np.asarray(dec.sign)[tm]
     a_mat = np.zeros((n_cells, len(ratios)))
     for r, (a, wif) in enumerate(ratios):
         a_mat[:, r] = a
@@ -383,6 +384,10 @@ def _aggregate_parts(
         pooled_w.append(treated_w @ (share / totals[tm]))
         cohorts = np.unique(cell_cohort[a != 0])
         pooled_cohort.append(float(cohorts[0]) if cohorts.size == 1 else np.nan)
+        if t_sign is not None:
+            # one sign if every pooled treated part enters with it (panel), else 0
+            signs = np.unique(t_sign[coef != 0])
+            pooled_sign.append(float(signs[0]) if signs.size == 1 else 0.0)
     beta = np.zeros((len(ratios), len(recipes)))
     for j, rec in enumerate(recipes):
         for r, c in rec.items():
@@ -402,6 +407,9 @@ def _aggregate_parts(
         treated=np.r_[np.zeros(ctrl.size, dtype=bool), np.ones(len(ratios), bool)],
         cohort=np.r_[np.asarray(dec.cohort)[ctrl], pooled_cohort],
         exact=False,
+        sign=None
+        if dec.sign is None
+        else np.r_[np.asarray(dec.sign)[ctrl], np.asarray(pooled_sign, dtype=float)],
     )
     exact = dec.exact and _disjoint(out, store, comb, ctrl, a_mat, pooled_cohort)
     # a ratio of reference cells only (estimate 0, no influence function) has an

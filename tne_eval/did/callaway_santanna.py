@@ -466,6 +466,8 @@ class _Parts:
 
     def __init__(self, treated_groups: tuple[bool, ...]) -> None:
         self.treated_groups = treated_groups
+        self.group_signs = _GROUP_SIGNS[treated_groups]
+        self.sign: list[float] = []
         self.rows: list[np.ndarray] = []
         self.vals: list[np.ndarray] = []
         self.wts: list[np.ndarray] = []
@@ -484,6 +486,7 @@ class _Parts:
             self.treated.append(is_treated)
             self.cohort.append(cohort)
             self.cell.append(j)
+            self.sign.append(self.group_signs[code])
 
     def build(self, n: int, k: int) -> GroupMeans:
         n_parts = len(self.rows)
@@ -503,6 +506,7 @@ class _Parts:
             treated=np.array(self.treated, dtype=bool),
             cohort=np.array(self.cohort, dtype=float),
             exact=False,
+            sign=np.array(self.sign, dtype=float),
         )
 
 
@@ -640,6 +644,8 @@ def _panel_cells(
 #: each is a treated group.
 _PANEL_GROUPS = (True, False)
 _RC_GROUPS = (True, True, False, False)
+#: Sign with which each group's weighted mean enters the 2x2 (GroupMeans.sign).
+_GROUP_SIGNS = {_PANEL_GROUPS: (1.0, -1.0), _RC_GROUPS: (1.0, -1.0, -1.0, 1.0)}
 
 
 def _unit_store(

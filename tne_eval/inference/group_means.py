@@ -144,13 +144,6 @@ def small_sample_from_influence(
     :func:`~tne_eval.inference.small_sample.diagonal_satterthwaite_df`.
     """
     name = type(inference).__name__
-    if isinstance(inference, CR2) and inference.df != "satterthwaite":
-        raise InferenceError(
-            f"CR2(df={inference.df!r}) is defined for regressions (twfe, "
-            "twfe_event_study) only: its Moulton working model needs regression "
-            "residuals. Influence-function estimates support "
-            "CR2(df='satterthwaite')."
-        )
     setup = _setup(inference, store)
     _check_leverages(setup, name)
     dec, g = setup.dec, setup.n_clusters
@@ -168,13 +161,23 @@ def small_sample_from_influence(
             f"CR3 (leave-one-cluster-out jackknife, one Newton step) standard errors "
             f"by {setup.label} ({g} clusters), t({g - 1}) critical values. "
         )
+    elif inference.df == "imbens_kolesar":
+        dof = _imbens_kolesar(setup, combine)
+        description = (
+            f"CR2 (Bell-McCaffrey) by {setup.label} ({g} clusters), Imbens-Kolesar "
+            "df by term"
+        )
+        text = (
+            f"CR2 (Bell-McCaffrey) standard errors by {setup.label} ({g} clusters); "
+            "t critical values with Imbens-Kolesar degrees of freedom by term "
+            f"({_span(dof)}), under Moulton's working model: the errors of a "
+            "cluster share a random effect across the group means of the estimate "
+            "(its equivalent stacked regression), its variance and the "
+            "idiosyncratic one estimated from the group-mean residuals. "
+        )
     else:
         dof = small_sample.diagonal_satterthwaite_df(
             dec.parts, setup.code, weight=setup.weight, contrast=combine, kind="CR2"
-        )
-        shown = dof[np.isfinite(dof)]
-        span = (
-            f"from {np.min(shown):.3g} to {np.max(shown):.3g}" if shown.size else "none"
         )
         description = (
             f"CR2 (Bell-McCaffrey) by {setup.label} ({g} clusters), Satterthwaite df "
@@ -184,7 +187,7 @@ def small_sample_from_influence(
             f"CR2 (Bell-McCaffrey) standard errors by {setup.label} ({g} clusters) "
             "under the working model of independent clusters with variance "
             "proportional to their weight; t critical values with Satterthwaite "
-            f"degrees of freedom by term ({span}). "
+            f"degrees of freedom by term ({_span(dof)}). "
         )
     return Inferred.analytic(
         vcov,
@@ -193,6 +196,42 @@ def small_sample_from_influence(
         description=description,
         clusters=setup.label,
         note=Note(text + _exact_note(dec), NoteKind.INFERENCE),
+    )
+
+
+def _span(dof: np.ndarray) -> str:
+    shown = dof[np.isfinite(dof)]
+    return f"from {np.min(shown):.3g} to {np.max(shown):.3g}" if shown.size else "none"
+
+
+def _imbens_kolesar(setup: _Setup, combine: np.ndarray) -> np.ndarray:
+    """Imbens-Kolesar df of every estimate (NaN where it has no influence function)."""
+    dec = setup.dec
+    if dec.sign is None:
+        raise InferenceError(
+            "CR2(df='imbens_kolesar') needs the sign with which each group mean "
+            "enters the estimates (GroupMeans.sign) to recover the residuals of its "
+            "working model; this decomposition does not carry it. Use "
+            "CR2(df='satterthwaite')."
+        )
+    sign = np.asarray(dec.sign)
+    mixed = np.any((combine != 0) & (sign == 0)[:, None], axis=0)
+    if mixed.any():
+        raise InferenceError(
+            f"CR2(df='imbens_kolesar'): {int(mixed.sum())} estimate(s) pool the "
+            "treated rows of several periods with both signs (an aggregate of "
+            "repeated cross-sections averages post and base periods into one "
+            "group mean), so no row has a single residual and Moulton's working "
+            "model has no stacked regression to live in. Use "
+            "CR2(df='satterthwaite') for aggregates of repeated cross-sections "
+            "(the ATT(g,t) cells themselves support 'imbens_kolesar')."
+        )
+    return small_sample.diagonal_imbens_kolesar_df(
+        dec.parts,
+        setup.code,
+        row_weight=dec.weights,
+        contrast=combine,
+        sign=np.where(sign == 0, 1.0, sign),
     )
 
 

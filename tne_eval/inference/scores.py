@@ -90,6 +90,16 @@ class GroupMeans:
         Jacobian: ``method="reg"`` without covariates on a balanced panel.
         Otherwise they ignore the nuisance models (propensity score, outcome
         regression) and the corrections built on them are approximations.
+    sign : ndarray of float, shape (P,), optional
+        Sign with which each part's weighted mean enters the estimates (``parts``
+        are signed): ``+1`` for a treated part, ``-1`` for a comparison part of a
+        panel 2x2; ``+1, -1, -1, +1`` for the treated post, treated base,
+        comparison post and comparison base parts of a repeated-cross-section 2x2.
+        ``0`` for a pooled part whose rows enter with both signs (an aggregate of
+        repeated cross-sections pools post and base periods). The row residuals
+        of part ``P`` are ``sign[P] * parts[:, P] * sum(weights[:, P]) / (n *
+        weights[:, P])``; the Imbens-Kolesár degrees of freedom need them.
+        ``None``: not described.
     """
 
     parts: sparse.csc_array
@@ -98,10 +108,21 @@ class GroupMeans:
     treated: np.ndarray
     cohort: np.ndarray
     exact: bool
+    sign: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         for name in ("parts", "weights", "combine", "treated", "cohort"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
+        if self.sign is not None:
+            sign = np.asarray(self.sign, dtype=float)
+            if sign.shape != (self.combine.shape[0],) or not np.all(
+                np.isin(sign, (-1.0, 0.0, 1.0))
+            ):
+                raise InferenceError(
+                    f"GroupMeans.sign must hold -1, 0 or +1 for each of the "
+                    f"{self.combine.shape[0]} parts (got shape {sign.shape})."
+                )
+            object.__setattr__(self, "sign", _frozen(sign))
 
     @property
     def n_parts(self) -> int:
@@ -124,6 +145,7 @@ class GroupMeans:
             combine=comb[used],
             treated=np.asarray(self.treated)[used],
             cohort=np.asarray(self.cohort)[used],
+            sign=None if self.sign is None else np.asarray(self.sign)[used],
         )
 
     def part_weight(self, cluster_code: np.ndarray | None, n_clusters: int):
