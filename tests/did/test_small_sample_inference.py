@@ -1,7 +1,9 @@
 """CR2, CR3, score wild bootstrap, Conley-Taber and Ferman-Pinto for att_gt/aggregate.
 
 References: a brute-force leave-one-department-out refit (CR3), the regression
-CR2 of the equivalent 2x2 regression (``cr2_vcov``), a brute-force enumeration
+CR2 and Imbens-Kolesár df of the equivalent 2x2 regression (``cr2_vcov``,
+``imbens_kolesar_df``), the explicit stacked-design computation of the
+Imbens-Kolesár df of aggregates, a brute-force enumeration
 of every wild-bootstrap sign pattern by refits, and direct calls of
 ``conley_taber`` / ``ferman_pinto`` on department means built by hand.
 """
@@ -15,6 +17,7 @@ import pandas as pd
 import pytest
 
 import tne_eval as tne
+from tests.inference.stacked_ik import stacked_design, stacked_ik_df
 from tne_eval.errors import InferenceError
 from tne_eval.inference import few_treated, small_sample
 from tne_eval.inference.group_means import cluster_contributions, wild_test
@@ -150,11 +153,140 @@ def test_cr2_of_a_cell_equals_the_regression_cr2():
     assert ci["conf_low"].iloc[0] == pytest.approx(beta[1] - half, rel=1e-10)
 
 
-def test_imbens_kolesar_df_is_refused_for_influence_functions():
-    df, *_ = _two_by_two(4)
-    res = _quiet(tne.did_2x2, df, _spec(), method="reg")
+@pytest.mark.parametrize("cluster", ["dept", "pair"])
+def test_imbens_kolesar_df_of_a_cell_equals_the_regression(cluster):
+    # the cell is the regression of the outcome change on [1, D]; with clusters of
+    # two departments, pair 1 holds treated and comparison schools: the random
+    # effect of the working model then ties the two group means
+    df, dept, treated, dy = _two_by_two(4)
+    df["pair"] = df["dept"] // 2
+    code = dept if cluster == "dept" else dept // 2
+    res = _quiet(tne.did_2x2, df, _spec().update(cluster=cluster), method="reg")
+    ik = _quiet(res.with_inference, tne.CR2(df="imbens_kolesar"))
+    x = np.column_stack([np.ones(dy.size), treated.astype(float)])
+    resid = dy - x @ np.linalg.lstsq(x, dy, rcond=None)[0]
+    ref = small_sample.imbens_kolesar_df(x, resid, cluster=code, contrast=[0, 1])
+    np.testing.assert_allclose(ik.dof, ref, rtol=1e-10)
+    v = small_sample.cr2_vcov(x, resid, cluster=code)
+    np.testing.assert_allclose(ik.std_errors.iloc[0] ** 2, v[1, 1], rtol=1e-10)
+    from scipy import stats
+
+    crit = ik.critical_values(0.05).iloc[0]
+    assert crit == pytest.approx(stats.t.ppf(0.975, ref[0]), rel=1e-10)
+    assert "Imbens-Kolesar degrees of freedom" in str(ik.notes)
+    assert "Imbens-Kolesar df" in ik.inferred.description
+    # a different working model from Satterthwaite's, so a different number
+    sat = small_sample.satterthwaite_df(x, resid, cluster=code, contrast=[0, 1])
+    assert abs(ref[0] - sat[0]) > 1e-3
+
+
+def _rcs_cell(seed: int):
+    """Repeated cross-sections: 12 departments (3 treated), new pupils each year."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for d in range(12):
+        effect = rng.normal()
+        for year in (2019, 2020):
+            k = int(rng.integers(3, 9))
+            y = (
+                rng.normal(size=k)
+                + effect
+                + 0.3 * rng.normal()
+                + 0.5 * (year == 2020)
+                + 1.0 * (d < 3) * (year == 2020)
+            )
+            parts.append(
+                pd.DataFrame(
+                    {"dept": d, "year": year, "y": y, "g": 2020 if d < 3 else 0}
+                )
+            )
+    df = pd.concat(parts, ignore_index=True)
+    df["school"] = df["dept"]
+    df["pupil"] = np.arange(len(df))
+    return df
+
+
+def test_imbens_kolesar_df_of_a_repeated_cross_section_cell_equals_the_regression():
+    # the cell is the regression of the outcome on the four group x period dummies
+    df = _rcs_cell(5)
+    spec = tne.RepeatedCrossSectionSpec(
+        time="year", outcome="y", group="school", cohort="g", cluster="dept", id="pupil"
+    )
+    gt = _quiet(tne.att_gt, df, spec, method="reg")
+    ik = _quiet(gt.with_inference, tne.CR2(df="imbens_kolesar"))
+    treat = (df["g"] > 0).to_numpy()
+    post = (df["year"] == 2020).to_numpy()
+    x = np.column_stack([np.ones(len(df)), treat, post, treat & post]).astype(float)
+    y = df["y"].to_numpy()
+    beta = np.linalg.lstsq(x, y, rcond=None)[0]
+    resid = y - x @ beta
+    code = df["dept"].to_numpy()
+    c = [0, 0, 0, 1.0]
+    assert float(gt.estimates.iloc[0]) == pytest.approx(beta[3], abs=1e-12)
+    ref = small_sample.imbens_kolesar_df(x, resid, cluster=code, contrast=c)
+    np.testing.assert_allclose(ik.dof, ref, rtol=1e-10)
+    v = small_sample.cr2_vcov(x, resid, cluster=code)
+    np.testing.assert_allclose(ik.std_errors.iloc[0] ** 2, v[3, 3], rtol=1e-10)
+    sat = _quiet(gt.with_inference, tne.CR2())
+    np.testing.assert_allclose(
+        sat.dof,
+        small_sample.satterthwaite_df(x, resid, cluster=code, contrast=c),
+        rtol=1e-10,
+    )
+
+
+def test_imbens_kolesar_df_is_refused_for_repeated_cross_section_aggregates():
+    df = _departments_panel(4)
+    df["pupil"] = np.arange(len(df))
+    spec = tne.RepeatedCrossSectionSpec(
+        time="year", outcome="y", group="school", cohort="g", cluster="dept", id="pupil"
+    )
+    gt = _quiet(tne.att_gt, df, spec, method="reg")
+    cells = _quiet(gt.with_inference, tne.CR2(df="imbens_kolesar"))
+    assert np.all(np.isfinite(cells.dof))
+    agg = _quiet(tne.aggregate, gt, "simple")
     with pytest.raises(InferenceError, match="CR2\\(df='satterthwaite'\\)"):
-        res.with_inference(tne.CR2(df="imbens_kolesar"))
+        agg.with_inference(tne.CR2(df="imbens_kolesar"))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_imbens_kolesar_df_of_aggregates_equals_the_stacked_computation(weighted):
+    df = _departments_panel(17, weighted)
+    spec = _spec(weighted)
+    gt = _quiet(tne.att_gt, df, spec, method="reg")
+    store = gt.scores
+    # the residuals the working model uses are those of the cells' group means
+    dec = store.decomposition
+    wide = df.pivot(index="school", columns="year", values="y").loc[store.ids]
+    w_unit = np.asarray(store.row_weights)
+    parts, weights = dec.parts.toarray(), dec.weights.toarray()
+    code = np.asarray(store.cluster_code)
+    for p in range(dec.n_parts):
+        cell = gt.table.iloc[int(np.flatnonzero(dec.combine[p])[0])]
+        dy = (wide[cell["time"]] - wide[cell["base_period"]]).to_numpy()
+        rows = weights[:, p] > 0
+        design = stacked_design(
+            parts[:, [p]], code, weights[:, [p]], np.ones(1), dec.sign[[p]]
+        )
+        mean = np.average(dy[rows], weights=w_unit[rows])
+        np.testing.assert_allclose(design.resid, dy[rows] - mean, atol=1e-10)
+    g = store.n_clusters
+    for res in [gt] + [_quiet(tne.aggregate, gt, k) for k in KINDS]:
+        ik = _quiet(res.with_inference, tne.CR2(df="imbens_kolesar"))
+        sat = _quiet(res.with_inference, tne.CR2())
+        np.testing.assert_allclose(ik.vcov, sat.vcov, rtol=1e-12)
+        d = res.scores.decomposition
+        dparts, dweights = d.parts.toarray(), d.weights.toarray()
+        cov = ik.vcov.to_numpy()
+        for j in range(len(res.table)):
+            design = stacked_design(
+                dparts, code, dweights, np.asarray(d.combine)[:, j], d.sign
+            )
+            u = design.functional @ design.resid
+            np.testing.assert_allclose(u @ u, cov[j, j], rtol=1e-10)
+            assert ik.dof[j] == pytest.approx(stacked_ik_df(design), rel=1e-10)
+        # a Satterthwaite-type df lies between 1 and the number of clusters
+        assert np.all((ik.dof >= 1 - 1e-12) & (ik.dof <= g))
 
 
 def _brute_force_wild_t(dy, treated, dept, impose_null: bool):
