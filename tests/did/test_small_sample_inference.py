@@ -470,6 +470,15 @@ def test_decomposition_without_store_is_a_typed_error():
 
     with pytest.raises(InferenceError, match="CR2 needs the decomposition"):
         infer(tne.CR2(), bare)
+    # a decomposition without the parts' signs has no residuals for the IK model
+    from dataclasses import replace
+
+    unsigned = replace(
+        res.scores, decomposition=replace(res.scores.decomposition, sign=None)
+    )
+    with pytest.raises(InferenceError, match=r"GroupMeans\.sign"):
+        infer(tne.CR2(df="imbens_kolesar"), unsigned)
+    assert np.isfinite(infer(tne.CR2(), unsigned).dof).all()
 
 
 @pytest.mark.parametrize(
@@ -519,6 +528,7 @@ def test_repeated_cross_sections_get_four_parts_per_cell():
     "inference",
     [
         tne.CR2(),
+        tne.CR2(df="imbens_kolesar"),
         tne.CR3(),
         tne.WildBootstrap(reps=999, seed=3),
         tne.ConleyTaber(),
@@ -578,7 +588,12 @@ def test_reference_cells_of_a_universal_base_period_have_no_inference():
     )
     es = _quiet(tne.aggregate, gt, "dynamic")
     ref = es.to_frame()["event_time"] == -1
-    for inf in (tne.CR2(), tne.CR3(), tne.WildBootstrap(reps=999, seed=1)):
+    for inf in (
+        tne.CR2(),
+        tne.CR2(df="imbens_kolesar"),
+        tne.CR3(),
+        tne.WildBootstrap(reps=999, seed=1),
+    ):
         frame = _quiet(es.with_inference, inf).to_frame()
         assert frame.loc[ref, "p_value"].isna().all()
         assert frame.loc[~ref, "p_value"].notna().all()

@@ -6,6 +6,7 @@ a :class:`~tne_eval.inference.scores.GroupMeans` decomposition (``att_gt``,
 ``aggregate``, ``did_2x2``). Every number is computed by the array-level
 functions (:func:`~tne_eval.inference.small_sample.diagonal_cr_vcov`,
 :func:`~tne_eval.inference.small_sample.diagonal_satterthwaite_df`,
+:func:`~tne_eval.inference.small_sample.diagonal_imbens_kolesar_df`,
 :func:`~tne_eval.inference.wild.score_wild_bootstrap`,
 :func:`~tne_eval.inference.few_treated.conley_taber`,
 :func:`~tne_eval.inference.few_treated.ferman_pinto`); this module only says what
@@ -135,13 +136,23 @@ def _exact_note(dec: GroupMeans) -> str:
 def small_sample_from_influence(
     inference: CR2 | CR3, store: InfluenceScores
 ) -> Inferred:
-    r"""CR2 (Satterthwaite df) or CR3 (:math:`t_{G-1}`) from the group-mean decomposition.
+    r"""CR2 (Satterthwaite or Imbens-Kolesár df) or CR3 (:math:`t_{G-1}`) from group means.
 
     :math:`V = \sum_g C'(t_g\circ\bar s_g)(t_g\circ\bar s_g)'C` with
     :math:`t_{gP} = (1-\ell_{gP})^{-1/2}` (CR2) or :math:`(1-\ell_{gP})^{-1}`
     (CR3), by :func:`~tne_eval.inference.small_sample.diagonal_cr_vcov`; CR2
     degrees of freedom by estimate from
-    :func:`~tne_eval.inference.small_sample.diagonal_satterthwaite_df`.
+    :func:`~tne_eval.inference.small_sample.diagonal_satterthwaite_df` or
+    (``CR2(df="imbens_kolesar")``)
+    :func:`~tne_eval.inference.small_sample.diagonal_imbens_kolesar_df` with the
+    parts' signs (``GroupMeans.sign``).
+
+    Raises
+    ------
+    InferenceError
+        No decomposition, fewer than two clusters, a part in a single cluster;
+        for ``imbens_kolesar``, a decomposition without signs or an estimate
+        using a pooled part of mixed sign (aggregates of repeated cross-sections).
     """
     name = type(inference).__name__
     setup = _setup(inference, store)
@@ -220,11 +231,12 @@ def _imbens_kolesar(setup: _Setup, combine: np.ndarray) -> np.ndarray:
         raise InferenceError(
             f"CR2(df='imbens_kolesar'): {int(mixed.sum())} estimate(s) pool the "
             "treated rows of several periods with both signs (an aggregate of "
-            "repeated cross-sections averages post and base periods into one "
-            "group mean), so no row has a single residual and Moulton's working "
-            "model has no stacked regression to live in. Use "
-            "CR2(df='satterthwaite') for aggregates of repeated cross-sections "
-            "(the ATT(g,t) cells themselves support 'imbens_kolesar')."
+            "repeated cross-sections, or of a panel fitted with "
+            "unbalanced='keep', averages post and base periods into one group "
+            "mean), so no row has a single residual and Moulton's working model "
+            "has no stacked regression to live in. Use CR2(df='satterthwaite') "
+            "for these aggregates (the ATT(g,t) cells themselves support "
+            "'imbens_kolesar')."
         )
     return small_sample.diagonal_imbens_kolesar_df(
         dec.parts,

@@ -128,13 +128,22 @@ class CR2:
     a working model of independent, homoskedastic errors; t-tests use
     Satterthwaite (default) or Imbens-Kolesár degrees of freedom, one per term.
     Regression estimators (TWFE and the event study) and the group-mean
-    decomposition of ``att_gt``, ``aggregate`` and ``did_2x2`` (Satterthwaite
-    only; see the "Few clusters" page for the leverages).
+    decomposition of ``att_gt``, ``aggregate`` and ``did_2x2`` (see the "Few
+    clusters" page for the leverages and the working models).
 
     Parameters
     ----------
     df : {"satterthwaite", "imbens_kolesar"}, default "satterthwaite"
         Degrees of freedom of each coefficient's t reference distribution.
+        ``"imbens_kolesar"``: the Satterthwaite formula under Moulton's working
+        model (errors of a cluster share a random effect, its variance estimated
+        from the residuals; R ``dfadjust``). For regressions, on the regression's
+        residuals; for ``att_gt``, ``aggregate`` and ``did_2x2``, on the residuals
+        of the group means each estimate is made of (its stacked regression:
+        the outcome change on ``[1, D]`` for a panel cell, the outcome on the
+        group x period dummies for a repeated-cross-section cell). Aggregates of
+        repeated cross-sections, whose pooled treated means mix post and base
+        periods with opposite signs, refuse it with an ``InferenceError``.
     """
 
     df: Literal["satterthwaite", "imbens_kolesar"] = "satterthwaite"
