@@ -120,3 +120,29 @@ def test_preparation_without_the_files(tmp_path):
     (tmp_path / "schools.csv").write_text("school_id\nA\n")
     prep = _prepare(tmp_path)
     assert prep["files"] is None and prep["available"] is False
+
+
+@needs_excerpts
+@pytest.mark.notebooks
+def test_chapter_on_the_real_excerpts_shows_the_data_and_says_why_no_estimate(
+    tmp_path,
+):
+    from tne_eval.reporting.runner import run_report
+
+    data, notebooks = tmp_path / "data", tmp_path / "notebooks"
+    data.mkdir()
+    notebooks.mkdir()
+    shutil.copy(DNB_EXCERPT, data / DNB_FILE)
+    shutil.copy(IPS_EXCERPT, data / IPS_FILE)
+    shutil.copy(NOTEBOOK, notebooks)
+    run = run_report(notebooks, tmp_path / "out", data_dir=data, pdf=False)
+    page = run.pages[0].read_text(encoding="utf-8")
+    assert "pas de comparaison possible" in page
+    assert (
+        "Tableau 1" in page
+        and "numéro d'établissement qui n'est pas un UAI (2)"
+        in (page.replace("&#x27;", "'"))
+    )
+    assert "Ministère de l'Éducation nationale" in page.replace("&#x27;", "'")
+    assert "class='truth'" not in page and "NaN" not in page
+    assert run.key_numbers["06_brevet"] == {}  # no estimate on these files
