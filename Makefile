@@ -19,9 +19,10 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-## Build the committed synthetic world if it is missing (never overwrites it).
+## Build the committed synthetic world (and its open-data DNB and IPS files) if missing (never overwrites it).
 data: setup
 	@test -f data/synthetic/MANIFEST.json || $(BIN)/tne-eval simulate --scale default --out data/synthetic
+	@test -f data/synthetic/fr-en-dnb-par-etablissement.csv || $(BIN)/python -c "from tne_eval.datasets import write_synthetic_open_data; write_synthetic_open_data('data/synthetic')"
 
 ## Run the evaluation end to end and write reports/ (one HTML report, PDF, results manifest).
 report: setup data

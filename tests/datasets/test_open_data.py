@@ -615,3 +615,69 @@ def test_full_excerpts_panel():
     assert _quiet(dnb_panel, dnb, ips, ips_value="school_mean")["uai"].nunique() == 29
     assert (panel["first_treated"] == 0).all()
     assert set(panel["department"]) == {"59", "62"}
+
+
+# -- the portal's files in a data folder -----------------------------------------------
+
+TINY_WORLD = WorldConfig(departments=("02", "01", "13"), n_primary=6, n_college=6)
+
+
+def test_open_data_files_finds_the_portal_names(tmp_path):
+    (tmp_path / "fr-en-dnb-par-etablissement.csv").write_text("x\n")
+    (tmp_path / "fr-en-ips-colleges-ap2022.csv").write_text("x\n")  # a later release
+    (tmp_path / "fr-en-ips_ecoles.csv").write_text("x\n")  # primary schools: not it
+    found = od.open_data_files(tmp_path)
+    assert found == {
+        "dnb": tmp_path / "fr-en-dnb-par-etablissement.csv",
+        "ips": tmp_path / "fr-en-ips-colleges-ap2022.csv",
+    }
+
+
+def test_open_data_files_errors_name_the_files_and_the_fix(tmp_path):
+    with pytest.raises(DataError, match="is not a folder"):
+        od.open_data_files(tmp_path / "nowhere")
+    (tmp_path / "fr-en-ips_colleges.csv").write_text("x\n")
+    (tmp_path / "fr-en-ips-colleges-ap2022.csv").write_text("x\n")
+    with pytest.raises(DataError) as error:
+        od.open_data_files(tmp_path)
+    message = str(error.value)
+    assert "no fr-en-dnb-par-etablissement.csv" in message
+    assert "2 files for one dataset" in message and "ap2022" in message
+    assert "tne-eval simulate" in message
+
+
+def test_write_synthetic_open_data_writes_what_the_simulators_give(tmp_path):
+    world = simulate(TINY_WORLD)
+    paths = od.write_synthetic_open_data(tmp_path / "out", world)
+    assert od.open_data_files(tmp_path / "out") == paths
+    for key, frame in (("dnb", simulate_dnb(world)), ("ips", simulate_ips(world))):
+        buffer = io.StringIO()
+        write_open_data(frame, buffer)
+        assert paths[key].read_bytes() == buffer.getvalue().encode("utf-8"), key
+    colleges = world.school_panel["level"].eq("college").sum()
+    panel = dnb_panel(read_dnb(paths["dnb"]), read_ips(paths["ips"]))
+    assert len(panel) == colleges  # every collège-year of the world, none dropped
+
+
+def test_committed_open_data_files_are_those_of_the_committed_world(tmp_path):
+    """data/synthetic holds the files `tne-eval simulate` writes for that world."""
+    committed = od.open_data_files(REPO / "data" / "synthetic")
+    fresh = od.write_synthetic_open_data(tmp_path)
+    for key in ("dnb", "ips"):
+        assert committed[key].read_bytes() == fresh[key].read_bytes(), key
+
+
+def test_simulate_command_writes_the_open_data_files(tmp_path, monkeypatch, capsys):
+    from tne_eval.cli import main
+    from tne_eval.datasets import config
+
+    monkeypatch.setattr(
+        config.WorldConfig, "preset", classmethod(lambda cls, scale, seed: TINY_WORLD)
+    )
+    assert main(["simulate", "--out", str(tmp_path)]) == 0
+    capsys.readouterr()
+    files = od.open_data_files(tmp_path)
+    assert [p.name for p in files.values()] == [od.DNB_FILE, od.IPS_FILE]
+    header = files["dnb"].read_text(encoding="utf-8").split("\n", 1)[0]
+    assert header == ";".join(od.DNB_HEADER)
+    assert (tmp_path / "MANIFEST.json").is_file()

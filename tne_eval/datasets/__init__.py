@@ -21,11 +21,13 @@ from tne_eval.datasets.load import load_synthetic
 from tne_eval.datasets.open_data import (
     dnb_panel,
     drop_report,
+    open_data_files,
     read_dnb,
     read_ips,
     simulate_dnb,
     simulate_ips,
     write_open_data,
+    write_synthetic_open_data,
 )
 from tne_eval.datasets.simulate import SyntheticWorld, simulate
 from tne_eval.datasets.truth import aggregate_table, att_gt_table
@@ -41,10 +43,12 @@ __all__ = [
     "drop_report",
     "list_synthetic",
     "load_synthetic",
+    "open_data_files",
     "read_dnb",
     "read_ips",
     "simulate",
     "simulate_dnb",
     "simulate_ips",
     "write_open_data",
+    "write_synthetic_open_data",
 ]

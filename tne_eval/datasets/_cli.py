@@ -31,6 +31,7 @@ def handler(args: argparse.Namespace) -> int:
 
     from tne_eval._cli_common import CommandLineError
     from tne_eval.datasets.config import WorldConfig
+    from tne_eval.datasets.open_data import write_synthetic_open_data
     from tne_eval.datasets.simulate import simulate
 
     out = Path(args.out)
@@ -44,8 +45,11 @@ def handler(args: argparse.Namespace) -> int:
     config = WorldConfig.preset(args.scale, seed=args.seed)
     world = simulate(config)
     manifest = world.write(args.out)
+    # the brevet results and IPS of the world's collèges, as the portal's files
+    open_data = write_synthetic_open_data(args.out, world)
     seconds = time.perf_counter() - start
-    size = sum(f["bytes"] for f in manifest["files"].values()) + 0
+    size = sum(f["bytes"] for f in manifest["files"].values())
+    size += sum(p.stat().st_size for p in open_data.values())
     print(
         f"Wrote the {args.scale} synthetic world (seed {args.seed}) to {args.out}: "
         f"{len(world.schools):,} schools, {len(world.pupils):,} pupil rows, "
@@ -61,10 +65,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = add_command(
         sub,
         "simulate",
-        help="generate the synthetic TNE world (data files, truth.json, manifest)",
+        help="generate the synthetic TNE world (data files, truth.json, manifest, "
+        "open-data DNB and IPS files)",
         description=(
             "Generate the synthetic TNE world with known truth and write its files\n"
-            "(compressed CSV), truth.json and MANIFEST.json into a folder.\n\n"
+            "(compressed CSV), truth.json and MANIFEST.json into a folder, with\n"
+            "the brevet results and IPS of its collèges in the formats of the\n"
+            "ministry's open-data files (fr-en-dnb-par-etablissement.csv,\n"
+            "fr-en-ips_colleges.csv).\n\n"
             "The committed world of data/synthetic/ is the default scale with the\n"
             "default seed: `tne-eval simulate --out data/synthetic` rebuilds it."
         ),

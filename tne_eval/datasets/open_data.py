@@ -30,6 +30,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from os import PathLike, fspath
+from pathlib import Path
 from typing import IO, Any, Literal
 
 import numpy as np
@@ -48,16 +49,20 @@ from tne_eval.territories import TNE_COHORTS
 from tne_eval.territories import departments as _departments
 
 __all__ = [
+    "DNB_FILE",
     "DNB_HEADER",
+    "IPS_FILE",
     "IPS_HEADER",
     "RATE_TOLERANCE",
     "dnb_panel",
     "drop_report",
+    "open_data_files",
     "read_dnb",
     "read_ips",
     "simulate_dnb",
     "simulate_ips",
     "write_open_data",
+    "write_synthetic_open_data",
 ]
 
 #: Largest accepted gap, in percentage points, between the pass rate recomputed
@@ -107,6 +112,17 @@ IPS_HEADER: tuple[str, ...] = (
     "IPS",
     "Ecart-type de l'IPS",
 )
+
+#: File name of the DNB results on the portal (and of the synthetic copy).
+DNB_FILE = "fr-en-dnb-par-etablissement.csv"
+#: File name of the collèges' IPS on the portal (and of the synthetic copy).
+IPS_FILE = "fr-en-ips_colleges.csv"
+#: What :func:`open_data_files` looks for: the portal's names, with or without a
+#: suffix (``fr-en-ips-colleges-ap2022.csv``, ``..._2021.csv``), any case.
+_FILE_PATTERNS = {
+    "dnb": re.compile(r"^fr-en-dnb-par-etablissement.*\.csv$", re.IGNORECASE),
+    "ips": re.compile(r"^fr-en-ips[-_]colleges.*\.csv$", re.IGNORECASE),
+}
 
 _UAI = re.compile(r"^[0-9]{7}[A-Z]$")
 _MISSING = frozenset({"", "-", "NA", "N/A", "ND", "NC", "NAN", "NULL"})
@@ -1208,3 +1224,95 @@ def write_open_data(
             "path_or_buffer must be a path or a text file open for writing (got "
             f"{type(path_or_buffer).__name__})."
         )
+
+
+# -- files of a data folder ---------------------------------------------------------
+
+
+def open_data_files(folder: str | PathLike[str]) -> dict[str, Path]:
+    """Find the DNB and IPS files of a data folder.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        A folder holding the portal's files as downloaded
+        (``fr-en-dnb-par-etablissement.csv`` and ``fr-en-ips_colleges.csv``; a
+        suffix after the dataset name, as in ``fr-en-ips-colleges-ap2022.csv``,
+        is accepted), such as the one ``tne-eval simulate`` writes.
+
+    Returns
+    -------
+    dict
+        ``{"dnb": Path, "ips": Path}``.
+
+    Raises
+    ------
+    DataError
+        If the folder does not exist, if a file is missing, or if several files
+        match one dataset (the message lists them; keep one, or concatenate the
+        IPS releases into one file first).
+
+    Examples
+    --------
+    >>> from tne_eval.datasets import open_data_files
+    >>> from tne_eval.datasets.load import default_data_dir
+    >>> sorted(p.name for p in open_data_files(default_data_dir()).values())
+    ['fr-en-dnb-par-etablissement.csv', 'fr-en-ips_colleges.csv']
+    """
+    root = Path(fspath(folder))
+    if not root.is_dir():
+        raise DataError(
+            f"open_data_files: {str(root)!r} is not a folder. Pass the folder that "
+            f"holds {DNB_FILE} and {IPS_FILE}."
+        )
+    names = sorted(p.name for p in root.iterdir() if p.is_file())
+    found: dict[str, Path] = {}
+    problems = []
+    for key, wanted in (("dnb", DNB_FILE), ("ips", IPS_FILE)):
+        hits = [n for n in names if _FILE_PATTERNS[key].match(n)]
+        if len(hits) == 1:
+            found[key] = root / hits[0]
+        elif not hits:
+            problems.append(f"no {wanted} (or {wanted[:-4]}*.csv)")
+        else:
+            problems.append(
+                f"{len(hits)} files for one dataset ({format_examples(hits)}); keep "
+                "one, or concatenate them into one file"
+            )
+    if problems:
+        raise DataError(
+            f"open_data_files: {root} has " + "; ".join(problems) + ". Download the "
+            "files from the ministry's open-data portal (data.education.gouv.fr) "
+            "into the folder, or write synthetic ones with `tne-eval simulate`."
+        )
+    return found
+
+
+def write_synthetic_open_data(
+    folder: str | PathLike[str], world: object = None
+) -> dict[str, Path]:
+    """Write the synthetic DNB and IPS files into a folder, under the portal's names.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        Destination folder (created if needed). Existing files of the same
+        names are replaced.
+    world : SyntheticWorld, optional
+        A world from :func:`tne_eval.datasets.simulate`; by default the committed
+        one.
+
+    Returns
+    -------
+    dict
+        ``{"dnb": Path, "ips": Path}``: :data:`DNB_FILE` (from
+        :func:`simulate_dnb`) and :data:`IPS_FILE` (from :func:`simulate_ips`),
+        written by :func:`write_open_data` (UTF-8, ``;``, as the portal). The
+        bytes depend only on the world.
+    """
+    root = Path(fspath(folder))
+    root.mkdir(parents=True, exist_ok=True)
+    paths = {"dnb": root / DNB_FILE, "ips": root / IPS_FILE}
+    write_open_data(simulate_dnb(world), paths["dnb"])
+    write_open_data(simulate_ips(world), paths["ips"])
+    return paths

@@ -39,6 +39,7 @@ CHAPTERS: tuple[ChapterEntry, ...] = (
     ChapterEntry("03_staggered_learning", "Callaway-Sant'Anna vs TWFE, event study"),
     ChapterEntry("04_teacher_practices", "survey indices, DiD on practices"),
     ChapterEntry("05_robustness", "pre-trends, few clusters, leave-one-out, placebo"),
+    ChapterEntry("06_brevet", "brevet pass rates from the open-data files, DiD"),
 )
 
 #: Parameters given to every chapter (overridden by ``tne-eval report``).
