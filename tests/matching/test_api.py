@@ -108,7 +108,14 @@ def test_nearest_without_replacement_185_pairs_and_matchit_balance(data, spec):
         _check_printed(bal.adjusted, "nn_ps", ("distance", *lalonde.BALANCE_ROWS)) == 70
     )
     pairs = m.matched
-    assert list(pairs.columns) == ["treated_id", "control_id", "distance", "subclass"]
+    assert list(pairs.columns) == [
+        "treated_id",
+        "control_id",
+        "distance",
+        "subclass",
+        "treated_weight",
+        "control_weight",
+    ]
     assert len(pairs) == 185 and pairs["control_id"].is_unique
     d = data["treat"].to_numpy()
     score = m.distance
