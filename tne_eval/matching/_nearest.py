@@ -100,6 +100,7 @@ __all__ = [
     "nearest_mahalanobis",
     "nearest_mahalanobis_caliper",
     "nearest_scalar",
+    "nearest_with_ties",
 ]
 
 MOrder = Literal["largest", "smallest", "data", "random"]
@@ -886,3 +887,70 @@ def matching_weights(
         subclass[matches.treated[has]] = ids[has]
         subclass[mm[rows, cols]] = ids[rows]
     return w, subclass
+
+
+def nearest_with_ties(
+    d: np.ndarray, distance: np.ndarray, *, ratio: int = 1
+) -> Matches:
+    """Match every treated unit, with replacement, to its nearest controls, ties kept.
+
+    Each treated unit gets every control whose ``|distance_t - distance_c|`` is
+    at most that of its ``ratio``-th nearest control (so more than ``ratio``
+    matches where controls tie), as Stata's ``teffects psmatch`` and
+    ``nnmatch`` do; the imputation then averages over all of them. Distances
+    are compared exactly.
+
+    Parameters
+    ----------
+    d : numpy.ndarray
+        Shape ``(n,)`` 0/1 treatment (pass ``1 - d`` to match the controls).
+    distance : numpy.ndarray
+        Shape ``(n,)`` score.
+    ratio : int, default 1
+        Matches requested per unit.
+
+    Returns
+    -------
+    Matches
+        With replacement; rows padded with ``-1`` to the largest tie set.
+
+    Raises
+    ------
+    IdentificationError
+        Fewer than ``ratio`` controls.
+    """
+    treated = as_treatment(d)
+    n = treated.shape[0]
+    dist = as_vector(distance, n, "distance")
+    ratio = check_positive_int(ratio, "ratio")
+    trt = np.flatnonzero(treated)
+    ctrl = np.flatnonzero(~treated)
+    if ctrl.shape[0] < ratio:
+        raise IdentificationError(
+            f"Only {ctrl.shape[0]} units in the other group: {ratio} matches per "
+            "unit are not possible."
+        )
+    ctrl = ctrl[np.argsort(dist[ctrl], kind="stable")]
+    cs = dist[ctrl]
+    m = cs.shape[0]
+    j = np.searchsorted(cs, dist[trt])
+    offs = np.arange(1, ratio + 1)
+    cand = np.concatenate(
+        [j[:, None] - offs[None, :], j[:, None] + offs[None, :] - 1], 1
+    )
+    valid = (cand >= 0) & (cand < m)
+    gap = np.where(
+        valid, np.abs(dist[trt][:, None] - cs[np.clip(cand, 0, m - 1)]), np.inf
+    )
+    kth = np.sort(gap, axis=1)[:, ratio - 1]
+    rows = []
+    for t, g in zip(trt.tolist(), kth.tolist()):
+        lo = np.searchsorted(cs, dist[t] - 2.0 * g, side="left")
+        hi = np.searchsorted(cs, dist[t] + 2.0 * g, side="right")
+        window = np.arange(lo, hi)
+        rows.append(ctrl[window[np.abs(cs[window] - dist[t]) <= g]])
+    width = max(r.shape[0] for r in rows)
+    mm = np.full((trt.shape[0], width), -1, dtype=np.int64)
+    for i, r in enumerate(rows):
+        mm[i, : r.shape[0]] = r
+    return Matches(treated=trt, match_matrix=mm, replace=True, n_unmatched_treated=0)

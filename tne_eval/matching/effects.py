@@ -444,6 +444,7 @@ def psmatch(
     ratio: int = 1,
     link: Literal["logit", "probit"] = "logit",
     score_adjustment: bool = True,
+    ties: bool = True,
     alpha: float = 0.05,
     n_neighbors: int = 2,
 ) -> MatchingEffectResult:
@@ -471,8 +472,11 @@ def psmatch(
     estimand : {"ATE", "ATT"}, default "ATE"
         Stata's ``ate`` / ``atet``.
     ratio : int, default 1
-        Matches per unit (``nneighbor()``); ties in the score are broken as in
-        :func:`match` (one control per slot), not all kept as Stata does.
+        Matches per unit (``nneighbor()``).
+    ties : bool, default True
+        Keep every unit tied with the ``ratio``-th nearest, as Stata does (the
+        imputation averages over all of them; frequent when the covariates are
+        discrete); ``False`` breaks ties as :func:`match` (one unit per slot).
     link : {"logit", "probit"}, default "logit"
         The score model.
     score_adjustment : bool, default True
@@ -487,9 +491,9 @@ def psmatch(
     Returns
     -------
     MatchingEffectResult
-        One term, ``"ATE"`` or ``"ATT"``. For the adjusted ATT it equals
-        ``att(data, spec, match(data, spec, replace=True, ratio=ratio),
-        score_adjustment=True)``.
+        One term, ``"ATE"`` or ``"ATT"``. Without tied scores (or with
+        ``ties=False``) the adjusted ATT equals ``att(data, spec, match(data,
+        spec, replace=True, ratio=ratio), score_adjustment=True)``.
 
     Raises
     ------
@@ -532,7 +536,7 @@ def psmatch(
     True
     """
     from tne_eval.matching._effects import abadie_imbens_ate, score_adjustment_ate
-    from tne_eval.matching._nearest import Matches, nearest_scalar
+    from tne_eval.matching._nearest import Matches, nearest_scalar, nearest_with_ties
     from tne_eval.matching.matched import match
 
     check_dataframe(data)
@@ -548,30 +552,24 @@ def psmatch(
         )
     distance = "glm" if link == "logit" else "probit"
     m = match(data, spec, distance=distance, replace=True, ratio=ratio)
-    if estimand == "ATT" and score_adjustment:
-        return att(
-            data,
-            spec,
-            m,
-            se="abadie_imbens",
-            score_adjustment=True,
-            alpha=alpha,
-            n_neighbors=n_neighbors,
-        )
     cs = prepare_cross_section(data, spec, need_outcome=True)
     y = cs.column(str(spec.outcome), "outcome")
     d = cs.treated
     design, p, density = _score_inputs(cs, m.propensity)
-    matches_t = Matches(
-        treated=np.flatnonzero(d),
-        match_matrix=m.match_matrix,
-        replace=True,
-        n_unmatched_treated=0,
-    )
+    if ties:
+        matches_t = nearest_with_ties(d, p, ratio=ratio)
+    else:
+        matches_t = Matches(
+            treated=np.flatnonzero(d),
+            match_matrix=m.match_matrix,
+            replace=True,
+            n_unmatched_treated=0,
+        )
     # conditional variances given the score (Abadie & Imbens 2016, Section 5)
     z = p[:, None]
-    if estimand == "ATT":  # unadjusted: the 2006 variance, on the same footing
+    if estimand == "ATT":
         fit_t = abadie_imbens_att(y, d, matches_t, z, n_neighbors=n_neighbors)
+        adj_t = _score_adjustment(cs, m, y, d, fit_t.att) if score_adjustment else None
         return _psmatch_result(
             cs,
             spec,
@@ -579,13 +577,17 @@ def psmatch(
             fit_t.att,
             fit_t.se,
             "ATT",
-            None,
+            adj_t,
             ratio,
             link,
             n_neighbors,
             alpha,
         )
-    matches_c = nearest_scalar(~d, p, ratio=ratio, replace=True)
+    matches_c = (
+        nearest_with_ties(~d, p, ratio=ratio)
+        if ties
+        else nearest_scalar(~d, p, ratio=ratio, replace=True)
+    )
     fit = abadie_imbens_ate(y, d, matches_t, matches_c, z, n_neighbors=n_neighbors)
     adj = score_adjustment_ate(y, d, design, p, density) if score_adjustment else None
     return _psmatch_result(
