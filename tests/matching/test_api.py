@@ -108,7 +108,14 @@ def test_nearest_without_replacement_185_pairs_and_matchit_balance(data, spec):
         _check_printed(bal.adjusted, "nn_ps", ("distance", *lalonde.BALANCE_ROWS)) == 70
     )
     pairs = m.matched
-    assert list(pairs.columns) == ["treated_id", "control_id", "distance", "subclass"]
+    assert list(pairs.columns) == [
+        "treated_id",
+        "control_id",
+        "distance",
+        "subclass",
+        "treated_weight",
+        "control_weight",
+    ]
     assert len(pairs) == 185 and pairs["control_id"].is_unique
     d = data["treat"].to_numpy()
     score = m.distance
@@ -202,7 +209,10 @@ def test_mahvars_within_probit_caliper(data, spec):
 
 def test_mahalanobis_with_replacement_every_treated_matched(data, spec):
     m = match(data, spec, distance="mahalanobis", replace=True)
-    assert m.n_matched.to_dict() == {"control": 76, "treated": 185}
+    # MatchIt prints 79 controls; 78 when the one rounding-decided tie (row 88,
+    # see test_reference_matchit) goes to the other equidistant control
+    assert m.n_matched["treated"] == 185
+    assert m.n_matched["control"] in (78, 79)
     assert m.distance is None and m.propensity is None
 
 

@@ -152,18 +152,77 @@ def test_nearest_ps_with_replacement(ps_logit):
     _sizes("nn_ps_replace", d, w)
 
 
-#: Which of several equidistant controls MatchIt keeps is not reproduced for the
-#: Mahalanobis distance (see tne_eval.matching._nearest): the statistics that
-#: depend on how weight is spread over equidistant controls are skipped here and
-#: their gaps are recorded in PROVENANCE.json.
-MAHALANOBIS_TIE_DEPENDENT = {("age", 3), ("educ", 3), ("re74", 3), ("re75", 3)}
+#: The one choice among equidistant controls that floating-point rounding, not
+#: MatchIt's walk, decides on these data: treated row 88 (age 21, educ 12,
+#: white, not married, a degree, no 1974/1975 earnings) and two controls
+#: identical to it but for age, 19 (row 567) and 23 (row 591). The two
+#: distances are equal in exact arithmetic (the covariate differences are
+#: opposite vectors); which one comes out smaller depends on the last bits of
+#: the inverse covariance (its sign flips under relative perturbations of
+#: 2e-16, see PROVENANCE.json). MatchIt's printed control means show which it
+#: took, and it is not the same in every call (the order of the covariates
+#: changes the rounding): ``MATCHIT_TIE_CHOICE``.
+TIE_TREATED, TIE_AGE_19, TIE_AGE_23 = 88, 567, 591
+MATCHIT_TIE_CHOICE = {
+    "nn_mahalanobis_replace": TIE_AGE_19,
+    "nn_mahalanobis_replace_exact": TIE_AGE_23,
+    "mahvars_caliper_probit_ratio2": TIE_AGE_23,
+    # both resolutions print the same numbers here (both controls end up
+    # among row 88's three matches or their duplicates): checked both ways
+    "mahvars_caliper_replace_ratio3": None,
+}
+
+
+def test_the_rounding_tie_is_an_exact_arithmetic_tie():
+    x = lalonde.columns()
+    d = lalonde.treat()
+    assert d[TIE_TREATED] == 1 and d[TIE_AGE_19] == 0 and d[TIE_AGE_23] == 0
+    delta_a = x[TIE_AGE_19] - x[TIE_TREATED]
+    delta_b = x[TIE_AGE_23] - x[TIE_TREATED]
+    np.testing.assert_array_equal(delta_a, -delta_b)  # mirror images
+    assert np.count_nonzero(delta_a) == 1  # only age differs (by 2 years)
+    z = mahalanobis_transform(x, d)
+    da = np.sum((z[TIE_AGE_19] - z[TIE_TREATED]) ** 2)
+    db = np.sum((z[TIE_AGE_23] - z[TIE_TREATED]) ** 2)
+    assert da == pytest.approx(db, rel=1e-12)
+
+
+def _resolve_tie(z, x, d, toward):
+    """``z`` with the rounding tie of row 88 resolved toward control ``toward``.
+
+    ``toward`` (and every control with the same covariates, so exact ties
+    among duplicates stay exact) moves closer to row 88 by a relative 1e-9:
+    far below any gap between distinct distances, far above rounding.
+    """
+    rows = np.flatnonzero((x == x[toward]).all(axis=1) & (d == 0))
+    out = z.copy()
+    out[rows] = z[TIE_TREATED] + (z[toward] - z[TIE_TREATED]) * (1.0 - 1e-9)
+    return out
+
+
+def _tie_resolutions(run, z, x, d):
+    """Our matches with the row-88 tie resolved toward each control.
+
+    Ours must be one of the two resolutions: the rounding tie is the only
+    choice the walk does not decide.
+    """
+    out = {c: run(_resolve_tie(z, x, d, c)) for c in (TIE_AGE_19, TIE_AGE_23)}
+    assert not np.array_equal(
+        out[TIE_AGE_19].match_matrix, out[TIE_AGE_23].match_matrix
+    )
+    ours = run(z)
+    assert any(np.array_equal(ours.match_matrix, r.match_matrix) for r in out.values())
+    return out
 
 
 def test_nearest_mahalanobis_with_replacement():
+    """Every printed number, with MatchIt's walk order among equidistant controls."""
     d = lalonde.treat()
     x = lalonde.columns()
     z = mahalanobis_transform(x, d)
-    m = nearest_mahalanobis(d, z, replace=True)
+    m = _tie_resolutions(lambda zz: nearest_mahalanobis(d, zz, replace=True), z, x, d)[
+        MATCHIT_TIE_CHOICE["nn_mahalanobis_replace"]
+    ]
     w, _ = matching_weights(d, m)
     _compare(
         "nn_mahalanobis_replace",
@@ -180,12 +239,33 @@ def test_nearest_mahalanobis_with_replacement():
         d,
         w,
         pairs={"match_matrix": m.match_matrix, "treated_rows": m.treated},
-        skip=MAHALANOBIS_TIE_DEPENDENT,
     )
-    assert n == 63 - 4
-    # every treated unit matched, as printed; 76 distinct controls (MatchIt: 79)
+    assert n == 63
     assert m.n_unmatched_treated == 0
-    assert int(((d == 0) & (w > 0)).sum()) == 76
+    _sizes("nn_mahalanobis_replace", d, w)  # 79 controls, ESS 34.19
+
+
+def test_mahalanobis_walk_breaks_exact_ties_as_matchit():
+    """Bit-identical distances (duplicated control rows) go to the control the
+    walk along the first coordinate reaches last, as MatchIt's
+    find_control_mahcovs (a control at most as far replaces the best)."""
+    d = np.array([0, 0, 1, 0, 0])
+    #   the two outer controls are duplicates: equidistant from the treated unit
+    x = np.array([[9.0, 7.0], [3.0, 0.0], [1.0, 0.5], [3.0, 0.0], [-8.0, 6.0]])
+    z = mahalanobis_transform(x, d)
+    order = np.argsort(z[:, 0], kind="stable")
+    pos = np.empty(5, dtype=int)
+    pos[order] = np.arange(5)
+    m = nearest_mahalanobis(d, z, replace=True)
+    (c,) = m.match_matrix[0]
+    assert c in (1, 3)
+
+    # walk step: a positions to the left = 2a - 1, b to the right = 2b
+    def step(j):
+        off = pos[j] - pos[2]
+        return -2 * off - 1 if off < 0 else 2 * off
+
+    assert step(c) == max(step(1), step(3))
 
 
 EXACT_ROWS = ("age", "raceblack", "racehispan", "racewhite", "married", "educ")
@@ -267,14 +347,6 @@ def test_optimal_pair_matching_exact_race(ps_logit):
     )
 
 
-#: With exact strata on married and race, the equidistant controls MatchIt and
-#: we pick differ in age (mirror-image ages around the treated unit's), so the
-#: age row and the variance ratios are skipped (gaps in PROVENANCE.json).
-MAHALANOBIS_EXACT_TIE_DEPENDENT = {("age", c) for c in (1, 2, 3, 4, 5, 6)} | {
-    (r, 3) for r in ("educ", "re74", "re75")
-}
-
-
 def test_nearest_mahalanobis_with_replacement_exact_strata():
     d = lalonde.treat()
     df = lalonde.frame()
@@ -292,7 +364,9 @@ def test_nearest_mahalanobis_with_replacement_exact_strata():
     x = lalonde.columns(rows)
     z = mahalanobis_transform(x, d)
     exact = np.column_stack([df["married"], pd.factorize(df["race"])[0]])
-    m = nearest_mahalanobis(d, z, replace=True, exact=exact)
+    m = _tie_resolutions(
+        lambda zz: nearest_mahalanobis(d, zz, replace=True, exact=exact), z, x, d
+    )[MATCHIT_TIE_CHOICE["nn_mahalanobis_replace_exact"]]
     w, _ = matching_weights(d, m)
     n, _ = _compare(
         "nn_mahalanobis_replace_exact",
@@ -302,10 +376,10 @@ def test_nearest_mahalanobis_with_replacement_exact_strata():
         d,
         w,
         pairs={"match_matrix": m.match_matrix, "treated_rows": m.treated},
-        skip=MAHALANOBIS_EXACT_TIE_DEPENDENT,
     )
-    assert n == 63 - 9
+    assert n == 63
     assert m.n_unmatched_treated == 0
+    _sizes("nn_mahalanobis_replace_exact", d, w)
 
 
 def test_cobalt_bal_tab_binary_raw_after_nn_with_replacement(ps_logit):
@@ -357,13 +431,17 @@ def test_mahalanobis_within_probit_caliper_ratio_2():
     caliper on a probit score, without replacement."""
     d = lalonde.treat()
     ps = fit_propensity(d, lalonde.ps_design(), link="probit").score
-    z = mahalanobis_transform(lalonde.columns(MAHVARS), d)
-    m = nearest_mahalanobis_caliper(d, z, ps, caliper_width(ps, 0.1), ratio=2)
+    xm = lalonde.columns(MAHVARS)
+    z = mahalanobis_transform(xm, d)
+    cal = caliper_width(ps, 0.1)
+    m = _tie_resolutions(
+        lambda zz: nearest_mahalanobis_caliper(d, zz, ps, cal, ratio=2), z, xm, d
+    )[MATCHIT_TIE_CHOICE["mahvars_caliper_probit_ratio2"]]
     w, sub = matching_weights(d, m)
     x = np.column_stack([ps, lalonde.columns(NEAREST_ROWS)])
     key = "mahvars_caliper_probit_ratio2"
-    # the pairs agree (every covariate's pair distance does), yet the score's
-    # pair distance prints 0.0860 where we get 0.0862: left unexplained, skipped
+    # all 70, the score's pair distance (0.0860) included: it depends on which
+    # of two controls with equal mahvars (and different scores) the walk keeps
     n, _ = _compare(
         key,
         "Summary of Balance for Matched Data",
@@ -372,42 +450,38 @@ def test_mahalanobis_within_probit_caliper_ratio_2():
         d,
         w,
         pairs={"subclass": sub},
-        skip={("distance", 6)},
     )
-    assert n == 69
+    assert n == 70
     _sizes(key, d, w)
-
-
-#: Ties among equidistant controls (see the Mahalanobis note): age row and
-#: variance ratios skipped; gaps in PROVENANCE.json.
-MAHVARS_REPLACE_TIE_DEPENDENT = (
-    {("age", c) for c in (1, 2, 3, 4, 5, 6)}
-    | {("distance", c) for c in (2, 3, 4, 5, 6)}
-    | {(r, 3) for r in ("educ", "re74", "re75")}
-)
 
 
 def test_mahalanobis_within_caliper_with_replacement_ratio_3(ps_logit):
     """reference/method_nearest.md m.out2: 3:1 with replacement, caliper .02."""
     d = lalonde.treat()
-    z = mahalanobis_transform(lalonde.columns(MAHVARS), d)
-    m = nearest_mahalanobis_caliper(
-        d, z, ps_logit, caliper_width(ps_logit, 0.02), ratio=3, replace=True
-    )
-    w, _ = matching_weights(d, m)
-    x = np.column_stack([ps_logit, lalonde.columns(NEAREST_ROWS)])
+    xm = lalonde.columns(MAHVARS)
+    z = mahalanobis_transform(xm, d)
+    cal = caliper_width(ps_logit, 0.02)
     key = "mahvars_caliper_replace_ratio3"
-    n, _ = _compare(
-        key,
-        "Summary of Balance for Matched Data",
-        ("distance", *NEAREST_ROWS),
-        x,
+    resolutions = _tie_resolutions(
+        lambda zz: nearest_mahalanobis_caliper(
+            d, zz, ps_logit, cal, ratio=3, replace=True
+        ),
+        z,
+        xm,
         d,
-        w,
-        pairs={"match_matrix": m.match_matrix, "treated_rows": m.treated},
-        skip=MAHVARS_REPLACE_TIE_DEPENDENT,
     )
-    assert n == 70 - 14
-    ref = lalonde.printed()[key]["Sample Sizes"]
-    assert int(((d == 1) & (w > 0)).sum()) == ref["Matched"][1] == 162
-    assert int(((d == 0) & (w > 0)).sum()) == ref["Matched"][0] - 1  # 137 vs 138
+    assert MATCHIT_TIE_CHOICE[key] is None
+    x = np.column_stack([ps_logit, lalonde.columns(NEAREST_ROWS)])
+    for m in resolutions.values():
+        w, _ = matching_weights(d, m)
+        n, _ = _compare(
+            key,
+            "Summary of Balance for Matched Data",
+            ("distance", *NEAREST_ROWS),
+            x,
+            d,
+            w,
+            pairs={"match_matrix": m.match_matrix, "treated_rows": m.treated},
+        )
+        assert n == 70
+        _sizes(key, d, w)  # 162 treated, 138 controls

@@ -10,7 +10,9 @@ Public functions take a data frame with one row per unit and a
 * :func:`balance`: balance before/after (MatchIt's ``summary()``, cobalt's
   ``bal.tab``);
 * :func:`att`, :func:`aipw`: effects with Abadie-Imbens or influence-function
-  (registry) inference;
+  (registry) inference; :func:`psmatch`: the propensity-score matching ATE or
+  ATT with the Abadie-Imbens (2016) standard error (Stata's ``teffects
+  psmatch``);
 * :func:`matched_panel`: the matched units of a panel with their weights, for
   the difference-in-differences estimators; :func:`trajectories`: treated vs
   matched means by period; :func:`aggregate_units`: one row per department (or
@@ -27,7 +29,7 @@ matching.
 from __future__ import annotations
 
 from tne_eval.matching.balance import balance
-from tne_eval.matching.effects import aipw, att
+from tne_eval.matching.effects import aipw, att, psmatch
 from tne_eval.matching.matched import match, matched_panel
 from tne_eval.matching.panels import TrajectoryResult, aggregate_units, trajectories
 from tne_eval.matching.propensity import propensity_score
@@ -56,6 +58,7 @@ __all__ = [
     "match",
     "matched_panel",
     "propensity_score",
+    "psmatch",
     "trajectories",
     "weightit",
 ]

@@ -27,9 +27,29 @@ the sample ATT, ``sum_t sigma^2(X_t) + sum_j k_j^2 sigma^2(X_j)`` replaces the
 bracket. ``sigma^2(X_i)`` is estimated by matching within the unit's own group:
 ``J/(J+1) * (Y_i - mean of its J nearest same-group neighbours)^2``.
 
-The variance treats the matches as fixed; it ignores that the propensity score
-was estimated (Abadie and Imbens 2016 show this is conservative for the ATE but
-not always for the ATT).
+For the ATE (:func:`abadie_imbens_ate`) every unit is matched, with
+replacement, to units of the other group; with ``a_li`` the weight of unit
+``i`` in unit ``l``'s imputation, ``K_i = sum_l a_li`` and ``K'_i = sum_l
+a_li^2``,
+
+.. math::
+
+    \hat\tau = \frac1N\sum_i \big(\hat Y_i(1) - \hat Y_i(0)\big),\qquad
+    \hat V = \frac{1}{N^2}\Big[\sum_i \big(\hat Y_i(1) - \hat Y_i(0)
+    - \hat\tau\big)^2 + \sum_i \big(K_i^2 + 2K_i - K'_i\big)
+    \hat\sigma^2(X_i)\Big]
+
+(population ATE, Abadie and Imbens 2006, Theorem 7: with ``M`` matches and no
+ties ``K_i^2 + 2K_i - K'_i = (K_M(i)/M)^2 + (2M - 1)/M * K_M(i)/M``; unlike the
+ATT, every unit's own error enters both its unit effect and, ``K_i`` times,
+the effects of the units it is matched to, hence ``2K_i``). For the sample ATE,
+``sum_i (1 + K_i)^2 sigma^2(X_i) / N^2``.
+
+These variances treat the matches as fixed; they ignore that the propensity
+score was estimated. :func:`score_adjustment_att` and
+:func:`score_adjustment_ate` give the Abadie and Imbens (2016) correction for
+matching with replacement on a score estimated by maximum likelihood (for the
+ATE it can only lower the variance; for the ATT it can go either way).
 """
 
 from __future__ import annotations
@@ -39,7 +59,7 @@ from typing import Literal
 
 import numpy as np
 
-from tne_eval.errors import IdentificationError
+from tne_eval.errors import IdentificationError, SpecError
 from tne_eval.matching._checks import (
     as_matrix,
     as_treatment,
@@ -51,11 +71,14 @@ from tne_eval.matching._nearest import Matches
 
 __all__ = [
     "AIPW",
+    "MatchingATE",
     "MatchingATT",
     "ScoreAdjustment",
+    "abadie_imbens_ate",
     "abadie_imbens_att",
     "aipw_att",
     "conditional_variance",
+    "score_adjustment_ate",
     "score_adjustment_att",
     "weighted_att",
 ]
@@ -293,6 +316,153 @@ def abadie_imbens_att(
 
 
 @dataclass(frozen=True)
+class MatchingATE:
+    """ATE by matching with replacement, with Abadie-Imbens standard errors.
+
+    Attributes
+    ----------
+    ate : float
+        Estimate.
+    se : float
+        Standard error for the population ATE.
+    se_sample : float
+        Standard error for the sample ATE (conditional on the covariates).
+    n : int
+        Units (all are matched).
+    unit_effects : numpy.ndarray
+        Shape ``(n,)``: ``Y_i(1)_hat - Y_i(0)_hat``.
+    k : numpy.ndarray
+        Shape ``(n,)``: ``K_i``, the weighted number of times each unit is used
+        as a match.
+    """
+
+    ate: float
+    se: float
+    se_sample: float
+    n: int
+    unit_effects: np.ndarray
+    k: np.ndarray
+
+
+def _imputation(
+    y: np.ndarray, matches: Matches, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Imputed outcomes of ``matches.treated`` and each unit's ``K`` and ``K'``."""
+    mm = matches.match_matrix
+    has = mm >= 0
+    n_per = has.sum(axis=1)
+    if not (n_per > 0).all():
+        raise IdentificationError(
+            f"{int((n_per == 0).sum())} units have no match in the other group: "
+            "the ATE needs every unit matched (no caliper, exact strata or "
+            "discarding)."
+        )
+    a = np.where(has, 1.0 / n_per[:, None], 0.0)
+    safe = np.where(has, mm, 0)
+    imputed = (a * y[safe]).sum(axis=1)
+    k = np.zeros(n)
+    np.add.at(k, mm[has], a[has])
+    k2 = np.zeros(n)
+    np.add.at(k2, mm[has], a[has] ** 2)
+    return matches.treated, imputed, k, k2
+
+
+def abadie_imbens_ate(
+    y: np.ndarray,
+    d: np.ndarray,
+    matches_treated: Matches,
+    matches_control: Matches,
+    z: np.ndarray,
+    *,
+    n_neighbors: int = 2,
+) -> MatchingATE:
+    """Estimate the ATE by matching with replacement, with Abadie-Imbens SEs.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Shape ``(n,)`` outcome.
+    d : numpy.ndarray
+        Shape ``(n,)`` 0/1 treatment.
+    matches_treated : Matches
+        Every treated unit's controls (with replacement), e.g.
+        ``nearest_scalar(d, score, replace=True)``.
+    matches_control : Matches
+        Every control's treated matches: a matcher run with the groups swapped
+        (``nearest_scalar(1 - d, score, replace=True)``), whose ``treated`` are
+        the controls.
+    z : numpy.ndarray
+        Shape ``(n, r)`` coordinates for the conditional-variance matching.
+    n_neighbors : int, default 2
+        ``J`` of :func:`conditional_variance`.
+
+    Returns
+    -------
+    MatchingATE
+        Estimate and standard errors (module notes for the formulas).
+
+    Raises
+    ------
+    IdentificationError
+        A unit has no match.
+    SpecError
+        A match set is without replacement, or the two match sets do not cover
+        the treated and the controls.
+
+    References
+    ----------
+    Abadie, A. and Imbens, G. W. (2006). Large sample properties of matching
+    estimators for average treatment effects. Econometrica 74(1), 235-267.
+    https://doi.org/10.1111/j.1468-0262.2006.00655.x
+
+    Abadie, A., Drukker, D., Herr, J. L. and Imbens, G. W. (2004). Implementing
+    matching estimators for average treatment effects in Stata. Stata Journal
+    4(3), 290-311. https://doi.org/10.1177/1536867X0400400305
+    """
+    treated = as_treatment(d)
+    n = treated.shape[0]
+    yv = as_vector(y, n, "y")
+    zm = as_matrix(z, n, "z")
+    if not (matches_treated.replace and matches_control.replace):
+        raise SpecError(
+            "The matching ATE imputes both potential outcomes by matching with "
+            "replacement; pass matches found with replace=True."
+        )
+    if not (
+        np.array_equal(np.sort(matches_treated.treated), np.flatnonzero(treated))
+        and np.array_equal(np.sort(matches_control.treated), np.flatnonzero(~treated))
+    ):
+        raise SpecError(
+            "matches_treated must match the treated units and matches_control the "
+            "controls (a matcher run on 1 - d)."
+        )
+    y_hat1 = yv.copy()
+    y_hat0 = yv.copy()
+    k = np.zeros(n)
+    k2 = np.zeros(n)
+    for m, target in ((matches_treated, y_hat0), (matches_control, y_hat1)):
+        rows, imputed, kk, kk2 = _imputation(yv, m, n)
+        target[rows] = imputed
+        k += kk
+        k2 += kk2
+    unit = y_hat1 - y_hat0
+    ate = float(unit.mean())
+    sigma2 = conditional_variance(yv, treated, zm, n_neighbors=n_neighbors)
+    var_pop = (
+        float(((unit - ate) ** 2).sum()) + float(((k**2 + 2.0 * k - k2) * sigma2).sum())
+    ) / n**2
+    var_sample = float(((1.0 + k) ** 2 * sigma2).sum()) / n**2
+    return MatchingATE(
+        ate=ate,
+        se=float(np.sqrt(var_pop)),
+        se_sample=float(np.sqrt(var_sample)),
+        n=int(n),
+        unit_effects=unit,
+        k=k,
+    )
+
+
+@dataclass(frozen=True)
 class AIPW:
     """Augmented IPW (doubly robust) ATT.
 
@@ -411,18 +581,21 @@ def aipw_att(
 
 @dataclass(frozen=True)
 class ScoreAdjustment:
-    r"""Abadie-Imbens (2016) adjustment of the ATT variance for an estimated score.
+    r"""Abadie-Imbens (2016) adjustment of a matching variance for an estimated score.
 
     Attributes
     ----------
     variance : float
-        ``(- c' I^{-1} c + g' I^{-1} g) / N``, to add to the variance of the
-        matching estimator on the true score.
+        To add to the variance of the matching estimator on the true score:
+        ``(- c' I^{-1} c + g' I^{-1} g) / N`` for the ATT, ``- c' I^{-1} c / N``
+        for the ATE.
     c : numpy.ndarray
-        Shape ``(k,)`` the covariance term :math:`c_t`.
+        Shape ``(k,)`` the covariance term (:math:`c_t` for the ATT, :math:`c`
+        for the ATE).
     g : numpy.ndarray
         Shape ``(k,)`` the derivative of the ATT with respect to the score's
-        coefficients, :math:`\partial\tau_t/\partial\theta`.
+        coefficients, :math:`\partial\tau_t/\partial\theta`; zeros for the
+        ATE, whose adjusted variance has no such term.
     information : numpy.ndarray
         Shape ``(k, k)`` the score model's Fisher information per unit.
     """
@@ -451,6 +624,37 @@ def _neighbours(p: np.ndarray, pool: np.ndarray, k: int) -> np.ndarray:
     gap = np.where(dup, np.inf, gap)
     pick = np.lexsort((cand, gap), axis=1)[:, :k]
     return order[np.take_along_axis(cand, pick, axis=1)]
+
+
+def _score_moments(y, d, design, score, density, n_neighbors):
+    """Check the inputs; per unit and group, the neighbours' cov(X, Y) and mean Y."""
+    treated = as_treatment(d)
+    n = treated.shape[0]
+    yv = as_vector(y, n, "y")
+    xm = as_matrix(design, n, "design")
+    p = as_vector(score, n, "score")
+    f = as_vector(density, n, "density")
+    L = check_positive_int(n_neighbors, "n_neighbors")
+    if L < 2:
+        raise IdentificationError(
+            "n_neighbors must be at least 2 to estimate covariances."
+        )
+    moments = {}
+    for grp, key in ((treated, 1), (~treated, 0)):
+        pool = np.flatnonzero(grp)
+        if pool.shape[0] < L:
+            raise IdentificationError(
+                f"Only {pool.shape[0]} units in a treatment group: the score "
+                f"adjustment needs at least n_neighbors={L}."
+            )
+        nb = pool[_neighbours(p, pool, L)]  # (n, L) row indices
+        xs, ys = xm[nb], yv[nb]
+        xbar, ybar = xs.mean(axis=1), ys.mean(axis=1)
+        cov = np.einsum("nlk,nl->nk", xs - xbar[:, None, :], ys - ybar[:, None]) / (
+            L - 1
+        )
+        moments[key] = (cov, ybar)
+    return treated, yv, xm, p, f, moments
 
 
 def score_adjustment_att(
@@ -513,33 +717,11 @@ def score_adjustment_att(
     Abadie, A. and Imbens, G. W. (2016). Matching on the estimated propensity
     score. Econometrica 84(2), 781-807. https://doi.org/10.3982/ECTA11293
     """
-    treated = as_treatment(d)
+    treated, _, xm, p, f, moments = _score_moments(
+        y, d, design, score, density, n_neighbors
+    )
     n = treated.shape[0]
-    yv = as_vector(y, n, "y")
-    xm = as_matrix(design, n, "design")
-    p = as_vector(score, n, "score")
-    f = as_vector(density, n, "density")
-    L = check_positive_int(n_neighbors, "n_neighbors")
-    if L < 2:
-        raise IdentificationError(
-            "n_neighbors must be at least 2 to estimate covariances."
-        )
     n1 = int(treated.sum())
-    moments = {}
-    for grp, key in ((treated, 1), (~treated, 0)):
-        pool = np.flatnonzero(grp)
-        if pool.shape[0] < L:
-            raise IdentificationError(
-                f"Only {pool.shape[0]} units in a treatment group: the score "
-                f"adjustment needs at least n_neighbors={L}."
-            )
-        nb = pool[_neighbours(p, pool, L)]  # (n, L) row indices
-        xs, ys = xm[nb], yv[nb]
-        xbar, ybar = xs.mean(axis=1), ys.mean(axis=1)
-        cov = np.einsum("nlk,nl->nk", xs - xbar[:, None, :], ys - ybar[:, None]) / (
-            L - 1
-        )
-        moments[key] = (cov, ybar)
     cov1, mu1 = moments[1]
     cov0, mu0 = moments[0]
     odds = p / (1.0 - p)
@@ -550,3 +732,56 @@ def score_adjustment_att(
     sol_g = np.linalg.solve(info, g)
     var = float(-c @ sol_c + g @ sol_g) / n
     return ScoreAdjustment(variance=var, c=c, g=g, information=info)
+
+
+def score_adjustment_ate(
+    y: np.ndarray,
+    d: np.ndarray,
+    design: np.ndarray,
+    score: np.ndarray,
+    density: np.ndarray,
+    *,
+    n_neighbors: int = 4,
+) -> ScoreAdjustment:
+    r"""Abadie & Imbens (2016) variance adjustment of the matching ATE on an estimated score.
+
+    The ATE estimator that matches, with replacement, on :math:`p(x;\hat\theta)`
+    has asymptotic variance :math:`\sigma^2 - c' I_\theta^{-1} c` (their
+    Theorem 1), :math:`\sigma^2` that of matching on the true score, with
+
+    .. math::
+
+        c = E\Big[\Big(\frac{\mathrm{cov}(X, \mu(1,X) \mid p)}{p} +
+        \frac{\mathrm{cov}(X, \mu(0,X) \mid p)}{1-p}\Big) f(X'\theta)\Big]
+
+    and :math:`I_\theta` as in :func:`score_adjustment_att`: estimating the
+    score can only lower the variance of the ATE. The conditional covariances
+    are estimated as for the ATT, from the ``n_neighbors`` units of each group
+    with the nearest estimated scores; the expectation is a sample mean.
+
+    Parameters
+    ----------
+    y, d, design, score, density, n_neighbors
+        As in :func:`score_adjustment_att`.
+
+    Returns
+    -------
+    ScoreAdjustment
+        The (non-positive) term to add to the variance, and its pieces
+        (``g`` is zero).
+
+    References
+    ----------
+    Abadie, A. and Imbens, G. W. (2016). Matching on the estimated propensity
+    score. Econometrica 84(2), 781-807. https://doi.org/10.3982/ECTA11293
+    """
+    treated, _, xm, p, f, moments = _score_moments(
+        y, d, design, score, density, n_neighbors
+    )
+    n = treated.shape[0]
+    cov1, _ = moments[1]
+    cov0, _ = moments[0]
+    c = ((cov1 / p[:, None] + cov0 / (1.0 - p)[:, None]) * f[:, None]).sum(axis=0) / n
+    info = (xm * (f**2 / (p * (1.0 - p)))[:, None]).T @ xm / n
+    var = float(-c @ np.linalg.solve(info, c)) / n
+    return ScoreAdjustment(variance=var, c=c, g=np.zeros_like(c), information=info)

@@ -37,14 +37,31 @@ Semantics reproduced from MatchIt 4.7.2 (``R/matchit2nearest.R``,
   MatchIt keeps the one its alternating walk (one step down, one step up, ...)
   reaches first, i.e. the lower one if it is at most as many sorted positions
   away as the upper one. We apply the same rule, so ties resolve as in MatchIt.
-* **ties** (Mahalanobis): among controls at the same distance (duplicated or
-  mirror-image covariate rows, frequent with integer covariates) the lower row
-  index wins. MatchIt keeps the last one its walk along the first transformed
-  coordinate reaches; we could not reproduce that order from its documentation
-  and code reading alone, so on the LaLonde data our Mahalanobis matches use
-  other (equidistant) controls than MatchIt for a few treated units: the number
-  of distinct matched controls, the ESS and variance ratios differ slightly
-  (see ``tests/reference/matchit/PROVENANCE.json``).
+* **ties** (Mahalanobis): MatchIt's walk (``find_control_mahcovs``) sorts the
+  units (of the exact stratum, treated and controls, discarded or not) by the
+  first column of its transformed covariates, stably, and visits the sorted
+  neighbours of a treated unit alternately one step to the left, one to the
+  right, and so on; a control whose distance is *at most* the best so far
+  replaces it, so among equidistant controls the **last one reached** wins
+  (with ``ratio > 1`` with replacement, the ``k`` kept are the nearest, later-
+  reached first among equals). :func:`mahalanobis_transform` returns
+  coordinates whose first column is MatchIt's sort variable (the first row of
+  the pivoted Cholesky factor of the inverse pooled covariance of the
+  standardised covariates), and the matchers rank equidistant controls by that
+  walk step: a control ``a`` positions to the left is reached at step
+  ``2a - 1``, one ``b`` positions to the right at step ``2b``. As MatchIt,
+  distances are compared exactly: duplicated covariate rows get bit-identical
+  coordinates and so tie exactly, in MatchIt and here, and are resolved by the
+  walk. Controls that are equidistant only in exact arithmetic (mirror-image
+  rows, e.g. ages 19 and 23 around 21) differ in the last bits, and the
+  smaller floating-point distance wins in both; which one is smaller depends
+  on the last bits of the inverse covariance and on the order of operations,
+  so no implementation can promise MatchIt's choice there. On the LaLonde
+  data there is one such treated unit, and MatchIt itself takes the age-19
+  control in one call and the age-23 control in another that only orders the
+  covariates differently; with that choice set as MatchIt's, every printed
+  number of the four Mahalanobis calls is reproduced
+  (``tests/matching/test_reference_matchit.py``).
 
 Complexity. With replacement everything is vectorised: ``O(n log n)`` for the
 scalar distance (one ``searchsorted``) and a k-d tree query for Mahalanobis.
@@ -83,17 +100,22 @@ __all__ = [
     "nearest_mahalanobis",
     "nearest_mahalanobis_caliper",
     "nearest_scalar",
+    "nearest_with_ties",
 ]
 
 MOrder = Literal["largest", "smallest", "data", "random"]
 
-#: Eigenvalues of the pooled covariance below this fraction of the largest are
-#: treated as zero (MatchIt falls back to a generalized inverse when det < 1e-8;
-#: the distance between units is the same whichever full-rank basis is used).
+#: Eigenvalues of the factored inverse below this fraction of the largest are
+#: treated as zero (rounding left by removing the leading column).
 _EIG_RTOL = 1e-10
 #: Columns whose range is below this are dropped from the Mahalanobis distance,
 #: as MatchIt does (``sqrt(.Machine$double.eps)``).
 _NO_VARIANCE = math.sqrt(np.finfo(np.float64).eps)
+#: MatchIt inverts the pooled covariance with ``solve()`` when its determinant
+#: exceeds this, and otherwise with a generalized inverse keeping singular
+#: values above ``_GINV_RTOL`` times the largest (``transform_covariates``).
+_DET_MIN = 1e-8
+_GINV_RTOL = 1e-8
 
 
 @dataclass(frozen=True)
@@ -458,13 +480,23 @@ def mahalanobis_transform(
 ) -> np.ndarray:
     """Coordinates whose Euclidean distances are MatchIt's Mahalanobis distances.
 
-    MatchIt (``transform_covariates(method = "mahalanobis")``) uses the
-    **pooled within-group** covariance of the retained units: each group is
+    MatchIt (``transform_covariates(method = "mahalanobis")``) standardises the
+    covariates (``scale()``: all units' means and ``n - 1`` SDs) and uses the
+    **pooled within-group** covariance ``S`` of the retained units: each group is
     centred on its own mean and the cross-products are divided by ``n - 2``
-    (optmatch and Rubin (1980) do the same). Columns with no variation are
-    dropped; a singular covariance (e.g. all levels of a factor as dummies) is
-    handled by a generalized inverse, which gives the same distance as dropping
-    the redundant columns.
+    (optmatch and Rubin (1980) do the same). Its inverse is ``solve(S)`` when
+    ``det(S) > 1e-8`` and otherwise the generalized inverse keeping singular
+    values above ``1e-8`` times the largest (e.g. all levels of a factor as
+    dummies); the distance between units is the same whichever full-rank basis
+    is used. Columns with no variation are dropped.
+
+    The basis returned is chosen so that its **first column is MatchIt's sort
+    variable**: MatchIt multiplies the standardised covariates by the pivoted
+    Cholesky factor of ``G = S^-1``, whose first row is ``G[p, :] / sqrt(G[p,
+    p])`` with ``p`` the largest diagonal entry of ``G``; the nearest-neighbour
+    walk (and so the order in which equidistant controls are reached) follows
+    that column. The other columns factor the rest, ``G - l l'``, by an
+    eigendecomposition.
 
     Parameters
     ----------
@@ -493,9 +525,14 @@ def mahalanobis_transform(
             "Every covariate of the Mahalanobis distance is constant: there is "
             "nothing to match on. Check the covariates passed."
         )
-    centred = np.empty_like(xm[keep])
+    if n < 2:
+        raise IdentificationError(
+            f"Only {n} units: the Mahalanobis distance needs at least 3."
+        )
+    xs = (xm - xm.mean(axis=0)) / xm.std(axis=0, ddof=1)
+    centred = np.empty_like(xs[keep])
     tk = treated[keep]
-    xk = xm[keep]
+    xk = xs[keep]
     for grp in (tk, ~tk):
         centred[grp] = xk[grp] - xk[grp].mean(axis=0)
     dof = xk.shape[0] - 2
@@ -505,9 +542,28 @@ def mahalanobis_transform(
             "Mahalanobis distance needs at least 3."
         )
     cov = centred.T @ centred / dof
-    evals, evecs = np.linalg.eigh(cov)
-    pos_ev = evals > _EIG_RTOL * evals.max()
-    return xm @ (evecs[:, pos_ev] / np.sqrt(evals[pos_ev]))
+    ginv = _inverse_as_matchit(cov)
+    piv = int(np.argmax(np.diag(ginv)))
+    lead = ginv[:, piv] / math.sqrt(ginv[piv, piv])
+    evals, evecs = np.linalg.eigh(ginv - np.outer(lead, lead))
+    full = np.linalg.eigvalsh(ginv).max()
+    pos_ev = evals > _EIG_RTOL * full
+    basis = np.column_stack([lead, evecs[:, pos_ev] * np.sqrt(evals[pos_ev])])
+    # einsum's own loops, not BLAS: identical covariate rows get bit-identical
+    # coordinates (so their distances tie exactly, as in MatchIt)
+    return np.einsum("ij,jk->ik", xs, basis, optimize=False)
+
+
+def _inverse_as_matchit(cov: np.ndarray) -> np.ndarray:
+    """``solve(cov)`` if ``det > 1e-8``, else the SVD generalized inverse (tol 1e-8)."""
+    if np.linalg.det(cov) > _DET_MIN:
+        try:
+            return np.linalg.inv(cov)
+        except np.linalg.LinAlgError:  # pragma: no cover - det > 0 is invertible
+            pass
+    u, sv, vt = np.linalg.svd(cov)
+    pos = sv > _GINV_RTOL * sv[0]
+    return (vt[pos].T / sv[pos]) @ u[:, pos].T
 
 
 def nearest_mahalanobis(
@@ -524,14 +580,16 @@ def nearest_mahalanobis(
     """Greedy k:1 nearest-neighbour matching on Euclidean distance in ``z``.
 
     Pass ``z = mahalanobis_transform(x, d)`` for MatchIt's ``distance =
-    "mahalanobis"``. MatchIt's default order for it is ``"data"``.
+    "mahalanobis"``. MatchIt's default order for it is ``"data"``. Equidistant
+    controls are ranked as MatchIt's walk along ``z[:, 0]`` reaches them (the
+    last one reached wins; see the module notes).
 
     Parameters
     ----------
     d : numpy.ndarray
         Shape ``(n,)`` 0/1 treatment.
     z : numpy.ndarray
-        Shape ``(n, r)`` coordinates.
+        Shape ``(n, r)`` coordinates; the first column is the walk's sort key.
     ratio, replace, exact, discarded, rng
         As in :func:`nearest_scalar`.
     m_order : {"data", "random"}, default "data"
@@ -561,11 +619,13 @@ def nearest_mahalanobis(
         trt = np.flatnonzero(in_g & treated & ~drop)
         if ctrl.shape[0] == 0 or trt.shape[0] == 0:
             continue
+        pos = _walk_positions(zm[:, 0], in_g)
+        cpos = pos[ctrl]
         tree = cKDTree(zm[ctrl])
         if replace:
             k = min(ratio, ctrl.shape[0])
             for t in trt:
-                chosen = _nearest_available(tree, zm[t], None, k, ctrl)
+                chosen = _nearest_available(tree, zm[t], None, k, pos[t], cpos)
                 mm[slot[t], : len(chosen)] = ctrl[chosen]
             continue
         trt = _treated_order(np.zeros(n), trt, m_order, rng)
@@ -578,7 +638,7 @@ def nearest_mahalanobis(
                     break
                 if r > 0 and not has_first[i]:
                     continue
-                chosen = _nearest_available(tree, zm[t], available, 1, ctrl)
+                chosen = _nearest_available(tree, zm[t], available, 1, pos[t], cpos)
                 if not chosen:
                     continue
                 c = chosen[0]
@@ -590,6 +650,7 @@ def nearest_mahalanobis(
                     # rebuild on the remaining controls so queries stay short
                     keep_idx = np.flatnonzero(available)
                     ctrl = ctrl[keep_idx]
+                    cpos = cpos[keep_idx]
                     available = np.ones(keep_idx.shape[0], dtype=bool)
                     tree = cKDTree(zm[ctrl])
     return _finish(treated_rows, mm, replace, math.inf)
@@ -620,14 +681,16 @@ def nearest_mahalanobis_caliper(
     Each treated unit's candidates are found by a sorted search on the score
     (the window ``[s_t - c, s_t + c]``), and the Mahalanobis distances are
     computed for that window only: ``O(n log n + sum of window sizes * r)``.
-    Ties in distance go to the lower row index.
+    Equidistant controls are ranked as MatchIt's walk along ``z[:, 0]``
+    reaches them (see the module notes).
 
     Parameters
     ----------
     d : numpy.ndarray
         Shape ``(n,)`` 0/1 treatment.
     z : numpy.ndarray
-        Shape ``(n, r)`` Mahalanobis coordinates.
+        Shape ``(n, r)`` Mahalanobis coordinates; the first column is the
+        walk's sort key.
     score : numpy.ndarray
         Shape ``(n,)`` the caliper variable (propensity score).
     caliper : float
@@ -661,6 +724,7 @@ def nearest_mahalanobis_caliper(
         trt = np.flatnonzero(in_g & treated & ~drop)
         if ctrl.shape[0] == 0 or trt.shape[0] == 0:
             continue
+        pos = _walk_positions(zm[:, 0], in_g)
         ctrl = ctrl[np.argsort(s[ctrl], kind="stable")]
         cs = s[ctrl]
         lo = np.searchsorted(cs, s[trt] - cal, side="left")
@@ -678,7 +742,8 @@ def nearest_mahalanobis_caliper(
                     if cand.shape[0] == 0:
                         continue
                 dist2 = np.sum((zm[ctrl[cand]] - zm[t]) ** 2, axis=1)
-                best = cand[np.lexsort((ctrl[cand], dist2))[:ratio]]
+                rank = _walk_rank(dist2, _walk_steps(pos[t], pos[ctrl[cand]]))
+                best = cand[rank[:ratio]]
                 mm[slot[t], : best.shape[0]] = ctrl[best]
             continue
         order = _treated_order(s, trt, m_order, rng)
@@ -696,16 +761,41 @@ def nearest_mahalanobis_caliper(
                 if cand.shape[0] == 0:
                     continue
                 dist2 = np.sum((zm[ctrl[cand]] - zm[t]) ** 2, axis=1)
-                best = cand[np.lexsort((ctrl[cand], dist2))[0]]
+                rank = _walk_rank(dist2, _walk_steps(pos[t], pos[ctrl[cand]]))
+                best = cand[rank[0]]
                 mm[slot[t], r] = ctrl[best]
                 available[best] = False
                 has_first[t] = True
     return _finish(treated_rows, mm, replace, cal)
 
 
-#: Distances equal to this relative precision are ties (exact duplicates give
-#: bit-identical distances; 1e-9 only absorbs k-d tree rounding).
-_TIE_RTOL = 1e-9
+def _walk_positions(key: np.ndarray, in_g: np.ndarray) -> np.ndarray:
+    """Positions of the stratum's units in MatchIt's stable sort on ``key``.
+
+    Rows outside the stratum get ``-1`` (never read).
+    """
+    rows = np.flatnonzero(in_g)
+    pos = np.full(key.shape[0], -1, dtype=np.int64)
+    pos[rows[np.argsort(key[rows], kind="stable")]] = np.arange(rows.shape[0])
+    return pos
+
+
+def _walk_steps(pos_t: int, pos_c: np.ndarray) -> np.ndarray:
+    """Step at which MatchIt's alternating walk (left first) reaches each control."""
+    off = np.asarray(pos_c, dtype=np.int64) - int(pos_t)
+    return np.where(off < 0, -2 * off - 1, 2 * off)
+
+
+def _walk_rank(dist: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """Order candidates by distance, equal distances by *decreasing* walk step.
+
+    MatchIt's walk replaces its current best by any control at most as far, so
+    among equidistant controls the last one reached comes first. As MatchIt,
+    distances are compared exactly: ties are bit-identical distances
+    (duplicated covariate rows, whose coordinates are bit-identical, see
+    :func:`mahalanobis_transform`).
+    """
+    return np.lexsort((-steps, dist))
 
 
 def _nearest_available(
@@ -713,11 +803,13 @@ def _nearest_available(
     point: np.ndarray,
     available: np.ndarray | None,
     k: int,
-    ctrl: np.ndarray,
+    pos_t: int,
+    cpos: np.ndarray,
 ) -> list[int]:
     """Return the tree indices of the ``k`` nearest available controls.
 
-    Ties (equal distances up to ``_TIE_RTOL``) go to the lower row index.
+    ``cpos`` holds the walk positions of the tree's points; equidistant
+    controls are ranked by :func:`_walk_rank`.
     """
     n_pts = tree.n  # type: ignore[attr-defined]
     q = min(n_pts, max(4 * k, 8))
@@ -734,7 +826,7 @@ def _nearest_available(
         if enough and q < n_pts:
             kth = dd[k - 1]
             # the candidates tied with the k-th may continue past the query
-            if dd[-1] <= kth + _TIE_RTOL * max(1.0, kth):
+            if dd[-1] <= kth:
                 q = min(n_pts, 2 * q)
                 continue
         if enough or q >= n_pts:
@@ -742,10 +834,8 @@ def _nearest_available(
         q = min(n_pts, 2 * q)
     if ii.shape[0] == 0:
         return []
-    scale = _TIE_RTOL * max(1.0, float(dd[0]))
-    key = np.floor(dd / scale) if scale > 0 else dd
-    order = np.lexsort((ctrl[ii], key))
-    return ii[order[:k]].tolist()
+    rank = _walk_rank(dd, _walk_steps(pos_t, cpos[ii]))
+    return ii[rank[:k]].tolist()
 
 
 def matching_weights(
@@ -797,3 +887,70 @@ def matching_weights(
         subclass[matches.treated[has]] = ids[has]
         subclass[mm[rows, cols]] = ids[rows]
     return w, subclass
+
+
+def nearest_with_ties(
+    d: np.ndarray, distance: np.ndarray, *, ratio: int = 1
+) -> Matches:
+    """Match every treated unit, with replacement, to its nearest controls, ties kept.
+
+    Each treated unit gets every control whose ``|distance_t - distance_c|`` is
+    at most that of its ``ratio``-th nearest control (so more than ``ratio``
+    matches where controls tie), as Stata's ``teffects psmatch`` and
+    ``nnmatch`` do; the imputation then averages over all of them. Distances
+    are compared exactly.
+
+    Parameters
+    ----------
+    d : numpy.ndarray
+        Shape ``(n,)`` 0/1 treatment (pass ``1 - d`` to match the controls).
+    distance : numpy.ndarray
+        Shape ``(n,)`` score.
+    ratio : int, default 1
+        Matches requested per unit.
+
+    Returns
+    -------
+    Matches
+        With replacement; rows padded with ``-1`` to the largest tie set.
+
+    Raises
+    ------
+    IdentificationError
+        Fewer than ``ratio`` controls.
+    """
+    treated = as_treatment(d)
+    n = treated.shape[0]
+    dist = as_vector(distance, n, "distance")
+    ratio = check_positive_int(ratio, "ratio")
+    trt = np.flatnonzero(treated)
+    ctrl = np.flatnonzero(~treated)
+    if ctrl.shape[0] < ratio:
+        raise IdentificationError(
+            f"Only {ctrl.shape[0]} units in the other group: {ratio} matches per "
+            "unit are not possible."
+        )
+    ctrl = ctrl[np.argsort(dist[ctrl], kind="stable")]
+    cs = dist[ctrl]
+    m = cs.shape[0]
+    j = np.searchsorted(cs, dist[trt])
+    offs = np.arange(1, ratio + 1)
+    cand = np.concatenate(
+        [j[:, None] - offs[None, :], j[:, None] + offs[None, :] - 1], 1
+    )
+    valid = (cand >= 0) & (cand < m)
+    gap = np.where(
+        valid, np.abs(dist[trt][:, None] - cs[np.clip(cand, 0, m - 1)]), np.inf
+    )
+    kth = np.sort(gap, axis=1)[:, ratio - 1]
+    rows = []
+    for t, g in zip(trt.tolist(), kth.tolist()):
+        lo = np.searchsorted(cs, dist[t] - 2.0 * g, side="left")
+        hi = np.searchsorted(cs, dist[t] + 2.0 * g, side="right")
+        window = np.arange(lo, hi)
+        rows.append(ctrl[window[np.abs(cs[window] - dist[t]) <= g]])
+    width = max(r.shape[0] for r in rows)
+    mm = np.full((trt.shape[0], width), -1, dtype=np.int64)
+    for i, r in enumerate(rows):
+        mm[i, : r.shape[0]] = r
+    return Matches(treated=trt, match_matrix=mm, replace=True, n_unmatched_treated=0)

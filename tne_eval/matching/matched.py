@@ -312,6 +312,7 @@ def match(
     cov_caliper, cov_widths = _covariate_caliper(cs, cov_cals, discarded)
     mm = None
     pair_dist = None
+    set_coords = None
     order = None
     cuts = None
     if method in ("exact", "cem"):
@@ -327,6 +328,7 @@ def match(
             discarded=discarded,
         )
         weights = subclass_weights(treated, sub, estimand)
+        set_coords = score[:, None]
         among = {"ATT": "treated", "ATC": "controls", "ATE": "units"}[estimand]
         notes.append(
             Note(
@@ -356,6 +358,7 @@ def match(
             raise
         sub = fm.subclass
         weights = subclass_weights(treated, sub, estimand)
+        set_coords = coords
         notes.append(
             Note(
                 f"Full matching: {int(sub.max()) + 1} matched sets, total within-set "
@@ -477,6 +480,7 @@ def match(
         sampling_weights=None
         if s_w is None
         else pd.Series(s_w, index=cs.index, name="s_weights"),
+        coordinates=set_coords,
     )
 
 

@@ -144,6 +144,16 @@ class PropensityResult:
         )
 
 
+_MATCHED_COLUMNS = (
+    "treated_id",
+    "control_id",
+    "distance",
+    "subclass",
+    "treated_weight",
+    "control_weight",
+)
+
+
 @dataclass(frozen=True, eq=False)
 class MatchResult(SummaryDisplay):
     """Matched sets and MatchIt's matching weights.
@@ -180,6 +190,11 @@ class MatchResult(SummaryDisplay):
         ``spec.weights`` (MatchIt's ``s.weights``): used in the score model,
         not in the matching; multiplied into ``weights`` by balance checks and
         effects (:attr:`analysis_weights`).
+    coordinates : numpy.ndarray or None
+        Shape ``(n, r)`` matching coordinates of the set methods (the score as
+        one column, or the Mahalanobis coordinates), from which
+        :attr:`matched` computes pair distances; ``None`` for the pair methods
+        (whose distances are stored with the match matrix), exact and CEM.
     """
 
     weights: pd.Series
@@ -198,6 +213,7 @@ class MatchResult(SummaryDisplay):
     provenance: Provenance | None = None
     estimand: str = "ATT"
     sampling_weights: pd.Series | None = None
+    coordinates: np.ndarray | None = None
 
     @property
     def analysis_weights(self) -> pd.Series:
@@ -212,20 +228,44 @@ class MatchResult(SummaryDisplay):
 
     @property
     def matched(self) -> pd.DataFrame:
-        """One row per matched (treated, control) pair.
+        """One row per matched (treated, control) pair, within matched sets.
 
-        Columns ``treated_id``, ``control_id`` (unit ids), ``distance`` (the
-        absolute score difference, or the Mahalanobis distance; NaN for exact and
-        coarsened exact matching, where all pairs of a stratum match) and
-        ``subclass`` (the treated unit's matched set).
+        Pair methods (nearest, optimal) list each treated unit's controls;
+        set methods (full, subclass, exact, CEM) list every treated-control pair
+        of each matched set or stratum. Columns:
+
+        ``treated_id``, ``control_id``
+            Unit ids.
+        ``distance``
+            Distance between the two units on the matching coordinates: the
+            absolute score difference, or the Mahalanobis distance; NaN for
+            exact and coarsened exact matching, which use no distance.
+        ``subclass``
+            The matched set (pair methods: the treated unit's set, numbered in
+            treated data order as MatchIt's ``subclass``; set methods: the
+            subclass, matched set or stratum id of :attr:`subclass`).
+        ``treated_weight``, ``control_weight``
+            The share of each unit's :attr:`weights` that the pair carries, so
+            that summing ``treated_weight`` by treated unit and
+            ``control_weight`` by control gives back :attr:`weights`. Pair
+            methods: a treated unit's weight is split equally over its ``k``
+            controls, a control's in proportion to ``1 / k`` of the treated
+            units it serves (MatchIt's ``weights.matrix`` construction); set
+            methods: a unit's weight is split equally over the units of the
+            other group in its set.
         """
         ids = self.ids
+        w = self.weights.to_numpy(dtype=float)
         if self.match_matrix is not None:
             t_rows = np.flatnonzero(self.treated.to_numpy())
             r, c = np.nonzero(self.match_matrix >= 0)
             ctrl = self.match_matrix[r, c]
             has = (self.match_matrix >= 0).any(axis=1)
             set_id = np.cumsum(has) - 1
+            k = (self.match_matrix >= 0).sum(axis=1)[r].astype(float)
+            share = 1.0 / k
+            total = np.zeros(w.shape[0])
+            np.add.at(total, ctrl, share)
             return pd.DataFrame(
                 {
                     "treated_id": ids[t_rows[r]],
@@ -234,28 +274,42 @@ class MatchResult(SummaryDisplay):
                     if self.pair_distance is not None
                     else np.nan,
                     "subclass": set_id[r],
+                    "treated_weight": w[t_rows[r]] / k,
+                    "control_weight": w[ctrl] * share / total[ctrl],
                 }
             )
         sub = self.subclass.to_numpy(dtype=float, na_value=np.nan)
         t = self.treated.to_numpy()
         rows_t = np.flatnonzero(t & np.isfinite(sub))
         rows_c = np.flatnonzero(~t & np.isfinite(sub))
+        coords = self.coordinates
         frames = []
         for s in np.unique(sub[rows_t]):
             tt = rows_t[sub[rows_t] == s]
             cc = rows_c[sub[rows_c] == s]
+            if cc.size == 0:
+                continue
+            ti = np.repeat(tt, cc.size)
+            ci = np.tile(cc, tt.size)
+            dist = (
+                np.sqrt(((coords[ti] - coords[ci]) ** 2).sum(axis=1))
+                if coords is not None
+                else np.nan
+            )
             frames.append(
                 pd.DataFrame(
                     {
-                        "treated_id": ids[np.repeat(tt, cc.size)],
-                        "control_id": ids[np.tile(cc, tt.size)],
-                        "distance": np.nan,
+                        "treated_id": ids[ti],
+                        "control_id": ids[ci],
+                        "distance": dist,
                         "subclass": int(s),
+                        "treated_weight": w[ti] / cc.size,
+                        "control_weight": w[ci] / tt.size,
                     }
                 )
             )
         if not frames:
-            return pd.DataFrame(columns=["treated_id", "control_id", "distance"])
+            return pd.DataFrame(columns=list(_MATCHED_COLUMNS))
         return pd.concat(frames, ignore_index=True)
 
     @property
