@@ -16,6 +16,7 @@ import pytest
 from tests.conftest import REPO
 from tne_eval.cli import main
 from tne_eval.reporting.blocks import BLOCK_MIME
+from tne_eval.reporting.note_text import UNTRANSLATED
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 
@@ -62,6 +63,7 @@ def test_report_text_reads_like_a_report(reproduced):
     text = re.sub(r"<[^>]+>", " ", re.sub(r"src='data:[^']+'", "", page))
     for raw in (" nan ", "NaN", "<NA>", "&lt;NA&gt;", "Traceback", "True", "False"):
         assert raw not in text, raw
+    assert UNTRANSLATED not in text  # every note of the library is said in French
     blocks = [  # what the chapters displayed, from the executed notebooks
         output["data"][BLOCK_MIME]["kind"]
         for path in sorted((out / "notebooks").glob("*.ipynb"))

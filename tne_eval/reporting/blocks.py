@@ -10,7 +10,8 @@ out (numbering figures and tables across the report). Nothing else a cell
 prints (code, streams, raw reprs) reaches the report.
 
 The warnings raised while the chapter runs are captured, not printed: tne_eval
-warnings become a short list of notes at the end of the chapter, others go to
+warnings become a short list of notes at the end of the chapter, said with the
+results' notes in the report's language (:mod:`tne_eval.reporting.note_text`); others go to
 the kernel's standard error (visible in the executed notebook, not in the
 report).
 """
@@ -37,6 +38,7 @@ from tne_eval.reporting.fmt import (
 )
 from tne_eval.reporting.key_numbers import publish_key_numbers
 from tne_eval.reporting.labels import label
+from tne_eval.reporting.note_text import UNTRANSLATED, say_note
 from tne_eval.results.disclosure import DEFAULT_RULE, DisclosureRule, disclose
 
 __all__ = [
@@ -412,8 +414,9 @@ class Chapter:
         for n in getattr(result, "notes", ()):
             text = str(n)
             if text.startswith("Recommended inference"):
-                text = self._recommendation_text(text)
-            self.note(text)
+                self.note(self._recommendation_text(text))
+            else:
+                self.note(text, shown=say_note(text, self.lang))
 
     def _recommendation_text(self, note: str) -> str:
         said = {
@@ -507,8 +510,11 @@ class Chapter:
         if issubclass(category, TneEvalWarning):
             words = _WARNING_WORDS.get(category.__name__, {}).get(self.lang)
             text = " ".join(str(message).split())
+            said = say_note(text, self.lang)
             colon = " : " if self.lang == "fr" else ": "
-            self.note(text, shown=f"{words}{colon}{text}" if words else text)
+            if words and (self.lang == "en" or UNTRANSLATED in said):
+                said = f"{words}{colon}{said}"
+            self.note(text, shown=said)
             return
         self._previous_showwarning(message, category, filename, lineno, file, line)
 
