@@ -26,12 +26,19 @@ it from the least-variance and the least-bias estimators (the latter found by
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import linalg, optimize, stats
+from scipy import linalg, optimize, special
 
-__all__ = ["FlciSolution", "folded_normal_quantile", "second_differences", "solve_flci"]
+__all__ = [
+    "FlciSolution",
+    "folded_normal_quantile",
+    "folded_normal_slope",
+    "second_differences",
+    "solve_flci",
+]
 
 
 def second_differences(num_pre: int, num_post: int) -> np.ndarray:
@@ -53,10 +60,16 @@ def folded_normal_quantile(b: float, alpha: float) -> float:
     b = abs(float(b))
 
     def excess(c: float) -> float:
-        return stats.norm.cdf(c - b) - stats.norm.cdf(-c - b) - (1.0 - alpha)
+        return special.ndtr(c - b) - special.ndtr(-c - b) - (1.0 - alpha)
 
-    hi = b + stats.norm.ppf(1.0 - alpha / 2.0)  # P(|N(b,1)| <= hi) >= 1 - alpha
+    hi = b + special.ndtri(1.0 - alpha / 2.0)  # P(|N(b,1)| <= hi) >= 1 - alpha
     return float(optimize.brentq(excess, 0.0, hi + 1e-12, xtol=1e-14, rtol=1e-15))
+
+
+def folded_normal_slope(b: float, c: float) -> float:
+    """Return the derivative in ``b`` of the quantile ``c`` of :math:`|N(b, 1)|`."""
+    up, down = math.exp(-0.5 * (c - b) ** 2), math.exp(-0.5 * (c + b) ** 2)
+    return float((up - down) / (up + down))
 
 
 @dataclass(frozen=True)
@@ -118,12 +131,17 @@ def solve_flci(
         starts.append(lp.x[:k])
 
     scale = finish(z_var).half_length  # SLSQP's tolerance is on f's scale
+    gram_z = null.T @ gram  # d sd^2 / d z = 2 N'G lambda
 
-    def objective(x: np.ndarray) -> float:
+    def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
         z, u = x[:k], x[k:]
         s = sd(z)
-        bias = m * float(u.sum())
-        return s * folded_normal_quantile(bias / s, alpha) / scale
+        b = m * float(u.sum()) / s
+        c = folded_normal_quantile(b, alpha)
+        slope = folded_normal_slope(b, c)  # dc/db
+        ds_dz = gram_z @ lam(z) / s
+        grad = np.r_[(c - b * slope) * ds_dz, np.full(n, m * slope)]
+        return s * c / scale, grad / scale
 
     constraints = [
         {"type": "ineq", "fun": lambda x: b_ub - a_ub @ x, "jac": lambda x: -a_ub}
@@ -134,6 +152,7 @@ def solve_flci(
         res = optimize.minimize(
             objective,
             x0,
+            jac=True,
             method="SLSQP",
             constraints=constraints,
             options={"ftol": 1e-15, "maxiter": 2000},

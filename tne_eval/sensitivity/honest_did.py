@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import optimize, stats
 
 from tne_eval._validation import check_alpha, check_choice, check_int, check_seed
 from tne_eval.errors import SpecError, TneEvalTypeError
@@ -25,7 +25,7 @@ from tne_eval.notes import Note, NoteKind
 from tne_eval.results.event_study import EventStudy
 from tne_eval.results.summary import Summary, SummaryDisplay
 from tne_eval.sensitivity._arp import accept_grid, rm_constraints, theta_basis
-from tne_eval.sensitivity._flci import solve_flci
+from tne_eval.sensitivity._flci import second_differences, solve_flci
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -94,14 +94,18 @@ class SensitivityResult(SummaryDisplay):
     notes: tuple[Note, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
-        """Robust confidence set by bound.
+        r"""Robust confidence set by bound.
 
         Returns
         -------
         pandas.DataFrame
             Index ``Mbar`` or ``M`` (the bounds, in the order given); columns
             ``conf_low``, ``conf_high`` (bounds of the robust set; NaN when it is
-            empty), ``excludes_zero`` (bool), ``method`` and ``restriction``.
+            empty), ``excludes_zero`` (bool), ``id_low``, ``id_high`` (the
+            identified set of the target were :math:`\beta` known:
+            :math:`\delta_{pre} = \hat\beta_{pre}` and :math:`\delta \in \Delta`;
+            NaN when :math:`\hat\beta_{pre}` is outside :math:`\Delta`),
+            ``method`` and ``restriction``.
         """
         return self.table.copy()
 
@@ -338,6 +342,44 @@ def _interval(
     return float(grid[idx[0]]), float(grid[idx[-1]]), flags
 
 
+def _identified_set(
+    inp: _Inputs, lv: np.ndarray, restriction: str, m: float
+) -> tuple[float, float]:
+    """Bounds of theta when beta is known: delta_pre = beta_pre, delta in Delta (LPs)."""
+    k, t = inp.num_pre, inp.num_post
+    if restriction == "smoothness":
+        d = second_differences(k, t)
+        polyhedra = [(np.vstack([d, -d]), np.full(2 * len(d), m))]
+    else:
+        polyhedra = [
+            (a, np.zeros(len(a)))
+            for s in range(-(k - 1), 1)
+            for positive in (True, False)
+            for a in [rm_constraints(k, t, m, s, positive)]
+        ]
+    eq = np.hstack([np.eye(k), np.zeros((k, t))])
+    c = np.r_[np.zeros(k), lv]
+    theta = float(lv @ inp.betahat[k:])
+    lows, highs = [], []
+    for a, b in polyhedra:
+        bounds = [(None, None)] * (k + t)
+        kw = {
+            "A_ub": a,
+            "b_ub": b,
+            "A_eq": eq,
+            "b_eq": inp.betahat[:k],
+            "bounds": bounds,
+        }
+        hi = optimize.linprog(-c, method="highs", **kw)
+        lo = optimize.linprog(c, method="highs", **kw)
+        if hi.status == 0 and lo.status == 0:
+            lows.append(theta + hi.fun)  # theta - max l'delta_post
+            highs.append(theta - lo.fun)  # theta - min l'delta_post
+    if not lows:
+        return np.nan, np.nan
+    return float(min(lows)), float(max(highs))
+
+
 def _excludes_zero(low: float, high: float) -> bool:
     return bool(np.isfinite(low) and np.isfinite(high) and (low > 0 or high < 0))
 
@@ -443,7 +485,9 @@ def honest_did(
     -------
     SensitivityResult
         ``to_frame()``: index ``Mbar``/``M``, columns ``conf_low``,
-        ``conf_high``, ``excludes_zero``, ``method``, ``restriction``; also
+        ``conf_high``, ``excludes_zero``, ``id_low``, ``id_high`` (identified
+        set with :math:`\delta_{pre} = \hat\beta_{pre}`), ``method``,
+        ``restriction``; also
         ``original`` (the interval under parallel trends) and ``breakdown``.
 
     Raises
@@ -575,11 +619,12 @@ def honest_did(
         for key, on in flags.items():
             if on:
                 flagged[key].append(float(m))
-        rows.append((low, high, _excludes_zero(low, high)))
+        id_low, id_high = _identified_set(inp, lv, restriction, float(m))
+        rows.append((low, high, _excludes_zero(low, high), id_low, id_high))
     param = _PARAM[restriction]
     table = pd.DataFrame(
         rows,
-        columns=["conf_low", "conf_high", "excludes_zero"],
+        columns=["conf_low", "conf_high", "excludes_zero", "id_low", "id_high"],
         index=pd.Index(ms, name=param),
     )
     table["method"] = method
