@@ -153,7 +153,7 @@ def test_flci_widens_monotonically_in_m():
 # -- relative magnitudes: an independent implementation of the ARP test ---------------
 def _lp_eta(y, x, sd):
     """min eta s.t. y - x d <= eta sd (HiGHS), with the dual weights gamma."""
-    m, k = x.shape
+    k = x.shape[1]
     c = np.r_[1.0, np.zeros(k)]
     a_ub = -np.column_stack([sd, x])
     res = optimize.linprog(
@@ -235,7 +235,7 @@ def test_least_favorable_critical_value_matches_lp_draws():
     """The hybrid's first stage: max over dual vertices equals the LP value per draw."""
     from tne_eval.sensitivity._arp import dual_vertices
 
-    b, sigma = _example()
+    _, sigma = _example()
     k, t = 4, 3
     a = rm_constraints(k, t, 1.0, -1, True)
     a = a[np.abs(a[:, k:]).sum(axis=1) > 0]
