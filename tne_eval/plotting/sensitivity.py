@@ -11,14 +11,10 @@ from tne_eval.plotting._axes import draw_intervals, get_ax
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from tne_eval.sensitivity.honest_did import SensitivityResult
-
 __all__ = ["plot_sensitivity"]
 
 
-def plot_sensitivity(
-    result: SensitivityResult, *, ax: Axes | None = None, **kwargs: Any
-) -> Axes:
+def plot_sensitivity(result: Any, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
     """Plot the original CI and the robust confidence sets against M or Mbar.
 
     As HonestDiD's ``createSensitivityPlot``: the original interval is drawn
@@ -28,7 +24,8 @@ def plot_sensitivity(
     Parameters
     ----------
     result : SensitivityResult
-        Output of :func:`tne_eval.honest_did`.
+        Output of :func:`tne_eval.honest_did` (not imported here: plotting
+        imports no estimator family).
     ax : matplotlib.axes.Axes, optional
         Drawn on when given (see :func:`tne_eval.plotting.get_ax`).
     **kwargs

@@ -450,9 +450,10 @@ def honest_did(
         or :math:`\Delta^{SD}(M)`: the slope of the violation changes by at most
         :math:`M` between consecutive periods.
     m_values : sequence of float, optional
-        Bounds :math:`\bar M` or :math:`M` (nonnegative). Default as HonestDiD:
-        10 values from 0 to 2 (``Mbar``), or 10 values from 0 to the standard
-        error of the first pre-period coefficient (``M``).
+        Bounds :math:`\bar M` or :math:`M` (nonnegative). Default: 10 values
+        from 0 to 2 (``Mbar``, as HonestDiD), or 10 values from 0 to the
+        standard error of the first pre-period coefficient (``M``; HonestDiD's
+        default with one pre-period).
     e : int or "average", default 0
         Target: the effect at post-period event time ``e`` or the average over
         the post-periods. Ignored when ``l_vec`` is given.
@@ -534,10 +535,12 @@ def honest_did(
 
     Validated against the HonestDiD R package's printed results for its
     Medicaid example (``docs/sensitivity.md``, ``tests/sensitivity``): FLCIs to
-    :math:`5\cdot 10^{-5}` (HonestDiD's simulated folded-normal quantile) and
-    relative-magnitude sets to one grid step (its simulated least-favourable
-    critical value); and against closed forms at :math:`M = 0` and
-    :math:`\bar M = 0`.
+    the printed digits plus :math:`6\cdot 10^{-5}` (HonestDiD simulates
+    :math:`cv_\alpha`) and relative-magnitude sets to one grid step (it
+    simulates the least-favourable critical value with another generator);
+    against diff-diff 3.13's FLCI and identified sets; and against closed forms
+    at :math:`M = 0` and :math:`\bar M = 0` and an LP implementation of the
+    conditional test.
 
     References
     ----------
