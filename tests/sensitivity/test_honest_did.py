@@ -442,3 +442,95 @@ def test_plot_returns_axes_and_reuses_the_given_one():
     ax2 = tne.plotting.sensitivity.plot_sensitivity(res)
     assert ax2.get_xlabel() == "M"
     plt.close(ax2.figure)
+
+
+# -- coverage -----------------------------------------------------------------------
+@pytest.mark.parametrize("m", [0.0, 0.02, 0.1])
+def test_flci_covers_exactly_one_minus_alpha_at_the_worst_case_violation(m):
+    """v'beta ~ N(theta + v'delta, v'Sigma v): coverage is a normal probability.
+
+    The FLCI's weights do not depend on beta, so its coverage at any delta is
+    exact; at the delta of Delta^SD(M) with the largest bias (an LP) it must be
+    1 - alpha, and above it at any other delta of the set (here: zero).
+    """
+    from tne_eval.sensitivity._flci import solve_flci
+
+    _, sigma = _example()
+    k, t = 4, 3
+    lv = np.array([0.0, 1.0, 0.0])
+    sol = solve_flci(sigma, k, t, lv, m, 0.05)
+    d = second_differences(k, t)
+    worst = optimize.linprog(
+        -sol.weights,
+        A_ub=np.vstack([d, -d]),
+        b_ub=np.full(2 * len(d), m),
+        bounds=[(None, None)] * (k + t),
+        method="highs",
+    )
+    bias = -worst.fun if m > 0 else 0.0
+    assert bias == pytest.approx(sol.max_bias, rel=1e-9, abs=1e-12)
+
+    def coverage(b):
+        sd = sol.std_error
+        return stats.norm.cdf((sol.half_length - b) / sd) - stats.norm.cdf(
+            (-sol.half_length - b) / sd
+        )
+
+    assert coverage(bias) == pytest.approx(0.95, abs=1e-10)
+    assert coverage(0.0) >= 0.95 - 1e-12
+
+
+def _rm_coverage(reps: int, seed: int) -> float:
+    """Share of draws whose C-LF set covers theta, delta on the edge of Delta^RM(1)."""
+    from tne_eval._parallel import spawn_generators
+
+    _, sigma = _example(k=3, t=2)
+    pre = np.array([-0.1, 0.05, -0.05])  # largest |difference|: 0.15 (s = -1)
+    post = np.array([0.15, 0.3])  # first differences 0.15, 0.15: Mbar = 1 binds
+    tau = np.array([0.2, 0.2])
+    mean = np.r_[pre, post + tau]
+    covered = 0
+    for gen in spawn_generators(seed, reps):
+        b = gen.multivariate_normal(mean, sigma)
+        res = tne.honest_did(
+            betahat=b,
+            sigma=sigma,
+            num_pre=3,
+            num_post=2,
+            m_values=[1.0],
+            grid_points=121,
+            grid_bounds=(-1.5, 1.5),
+        )
+        row = res.to_frame().iloc[0]
+        covered += row["conf_low"] <= tau[0] <= row["conf_high"]
+    return covered / reps
+
+
+def test_rm_coverage_reduced():
+    """40 draws: a coverage of 95% gives 34 or more covered with probability 0.99."""
+    assert _rm_coverage(40, seed=5) >= 34 / 40
+
+
+@pytest.mark.slow
+def test_rm_coverage():
+    """1000 draws: 0.95 - 3 MC SEs (0.021) is 0.929; the grid adds a little width."""
+    assert _rm_coverage(1000, seed=6) >= 0.929
+
+
+def test_more_error_messages(small_world):
+    b, sigma = _example()
+    with pytest.raises(SpecError, match="sigma must be symmetric"):
+        tne.honest_did(betahat=b, sigma=np.triu(sigma), num_pre=4, num_post=3)
+    with pytest.raises(SpecError, match="grid_bounds must be"):
+        tne.honest_did(
+            betahat=b, sigma=sigma, num_pre=4, num_post=3, grid_bounds=(1, 0)
+        )
+    with pytest.raises(SpecError, match="give either an event-study result"):
+        tne.honest_did(object(), betahat=b)
+    with (
+        pytest.warns(tne.StaggeredAdoptionWarning),
+        pytest.warns(tne.SmallClusterWarning),
+    ):
+        tw = tne.twfe_event_study(small_world, _spec(), reference=-2)
+    with pytest.raises(SpecError, match="expects a single reference at e=-1"):
+        tne.honest_did(tw)
