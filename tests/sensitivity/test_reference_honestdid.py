@@ -306,3 +306,29 @@ def test_relative_magnitudes_identified_set_matches_diff_diff(mbar):
     np.testing.assert_allclose(
         [row["id_low"], row["id_high"]], [low, high], atol=ATOL_LP
     )
+
+
+@pytest.mark.parametrize("m", [0.0, 0.1, 0.2, 0.3])
+def test_flci_matches_diff_diff_on_benzarti_carloni(m):
+    """HonestDiD's shipped example (data/BCdata_EventStudy.rda, 4 pre, 4 post)."""
+    dd = pytest.importorskip("diff_diff.honest_did")
+    rdata = pytest.importorskip("rdata")
+    path = _repo() / "data" / "BCdata_EventStudy.rda"
+    data = rdata.read_rda(str(path))["BCdata_EventStudy"]
+    b, sigma = np.asarray(data["betahat"]).ravel(), np.asarray(data["sigma"])
+    k, t = len(data["prePeriodIndices"]), len(data["postPeriodIndices"])
+    assert (k, t) == (4, 4)
+    row = tne.honest_did(
+        betahat=b, sigma=sigma, num_pre=k, num_post=t, restriction="smoothness",
+        m_values=[m],
+    ).to_frame().iloc[0]  # fmt: skip
+    low, high = dd._compute_optimal_flci(
+        b[:k], b[k:], sigma, np.eye(t)[0], k, t, m, 0.05
+    )
+    half = (high - low) / 2
+    assert (row["conf_high"] - row["conf_low"]) / 2 == pytest.approx(
+        half, rel=RTOL_FLCI_HALF_LENGTH
+    )
+    assert abs((row["conf_high"] + row["conf_low"] - high - low) / 2) <= (
+        RTOL_FLCI_CENTRE * half
+    )
