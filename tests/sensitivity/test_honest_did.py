@@ -416,6 +416,12 @@ def test_takes_the_dynamic_aggregate_and_the_twfe_event_study(small_world):
         tw = tne.twfe_event_study(small_world, _spec(), reference=-1)
     res = tne.honest_did(tw, m_values=[0, 1], grid_points=101)
     assert np.isfinite(res.to_frame()[["conf_low", "conf_high"]].to_numpy()).all()
+    assert not any("binned" in n for n in res.notes)
+    with pytest.warns(tne.StaggeredAdoptionWarning):
+        binned = tne.twfe_event_study(small_world, _spec(), leads=2, lags=1)
+    res = tne.honest_did(binned, m_values=[0, 1], grid_points=101)
+    assert res.event_times == (-2, 0, 1)
+    assert any("['e<=-2', 'e>=1'] pool the event times" in n for n in res.notes)
 
 
 @few_clusters

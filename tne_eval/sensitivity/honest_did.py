@@ -167,7 +167,7 @@ class _Inputs:
     notes: tuple[Note, ...]
 
 
-def _from_event_study(es: EventStudy) -> _Inputs:
+def _from_event_study(es: EventStudy, binned: tuple[str, ...] = ()) -> _Inputs:
     frame = es.frame
     vcov = es.vcov.to_numpy(dtype=float)
     diag = np.diag(vcov)
@@ -206,11 +206,13 @@ def _from_event_study(es: EventStudy) -> _Inputs:
             "or extend the window (min_e=/max_e=, leads=/lags=)."
         )
     notes: list[Note] = []
-    if "binned" in es.frame.columns and es.frame["binned"].any():
+    if binned:
         notes.append(
             Note(
-                "Binned endpoint coefficients are used as the coefficient of their "
-                "endpoint event time.",
+                f"Terms {list(binned)} pool the event times beyond the window (TWFE "
+                "binned endpoints); each is used as the coefficient of its "
+                "endpoint event time, which assumes a constant effect beyond it. "
+                "Refit with bin_endpoints=False to avoid this.",
                 NoteKind.ESTIMATION,
             )
         )
@@ -261,7 +263,11 @@ def _inputs(result: object, betahat, sigma, num_pre, num_post) -> _Inputs:
                 "a TWFE event study (tne.twfe_event_study) or their event_study(); "
                 f"got {type(result).__name__}."
             )
-        return _from_event_study(es)
+        table = getattr(result, "table", None)
+        binned: tuple[str, ...] = ()
+        if isinstance(table, pd.DataFrame) and "binned" in table:
+            binned = tuple(map(str, table.index[table["binned"].to_numpy(dtype=bool)]))
+        return _from_event_study(es, binned)
     if any(a is None for a in arrays):
         raise SpecError(
             "without a result, give all of betahat=, sigma=, num_pre= and num_post=."
