@@ -186,10 +186,13 @@ def _bisect_edge(inside, start, far, tol=1e-9):
     return a
 
 
-def _lp_conditional_accept(y, x, sigma_y, alpha):
-    """ARP conditional test (no hybrid), computed with LPs and bisection."""
+def _lp_conditional_accept(y, x, sigma_y, alpha, cv_lf=np.inf, kappa=0.0):
+    """ARP conditional (or, given cv_lf, hybrid) test with LPs and bisection."""
     sd = np.sqrt(np.diag(sigma_y))
     eta, gamma = _lp_eta(y, x, sd)
+    if eta > cv_lf:
+        return False
+    size = (alpha - kappa) / (1 - kappa)
     var_b = gamma @ sigma_y @ gamma
     b = sigma_y @ gamma / var_b
     s = y - b * eta
@@ -201,8 +204,8 @@ def _lp_conditional_accept(y, x, sigma_y, alpha):
     v_lo = _bisect_edge(on_set, eta, eta - span)
     v_up = _bisect_edge(on_set, eta, eta + span)
     sig = np.sqrt(var_b)
-    lo, hi = v_lo / sig, v_up / sig
-    cval = max(0.0, stats.truncnorm.ppf(1 - alpha, lo, hi))
+    lo, hi = v_lo / sig, min(v_up, cv_lf) / sig
+    cval = max(0.0, stats.truncnorm.ppf(1 - size, lo, hi))
     return eta / sig <= cval
 
 
@@ -229,6 +232,33 @@ def test_conditional_test_matches_an_lp_implementation(mbar, s, positive):
     )
     np.testing.assert_array_equal(ours, ref)
     assert ours.any() and not ours.all()  # the grid crosses the set's edges
+
+
+def test_hybrid_test_matches_an_lp_implementation():
+    """C-LF: the first stage's critical value (checked against LPs below) is shared."""
+    from tne_eval.sensitivity._arp import _least_favorable_cv, dual_vertices
+
+    b, sigma = _example()
+    k, t = 4, 3
+    lv = np.array([0.0, 0.5, 0.5])
+    a = rm_constraints(k, t, 1.0, -1, True)
+    a = a[np.abs(a[:, k:]).sum(axis=1) > 0]
+    ag = a[:, k:] @ np.linalg.inv(theta_basis(lv))
+    y, sigma_y = a @ b, a @ sigma @ a.T
+    sd = np.sqrt(np.diag(sigma_y))
+    cv = _least_favorable_cv(dual_vertices(sd, ag[:, 1:]), sigma_y, 0.005, 1000, 0)
+    se = np.sqrt(lv @ sigma[k:, k:] @ lv)
+    thetas = lv @ b[k:] + se * np.linspace(-30, 30, 13)
+    ours = accept_grid(
+        y, ag[:, 0], ag[:, 1:], sigma_y, thetas, alpha=0.05, hybrid=True, kappa=0.005,
+        n_sims=1000, seed=0,
+    )  # fmt: skip
+    ref = [
+        _lp_conditional_accept(y - ag[:, 0] * th, ag[:, 1:], sigma_y, 0.05, cv, 0.005)
+        for th in thetas
+    ]
+    np.testing.assert_array_equal(ours, ref)
+    assert ours.any() and not ours.all()
 
 
 def test_least_favorable_critical_value_matches_lp_draws():
