@@ -551,7 +551,7 @@ def _rm_coverage(reps: int, seed: int, mbar: float) -> float:
 
 
 def test_rm_coverage_reduced():
-    """60 draws at Mbar = 0: at 95% coverage, 52 or more are covered w.p. 0.998."""
+    """60 draws at Mbar = 0: at 95% coverage, 52 or more are covered w.p. 0.997."""
     assert _rm_coverage(60, seed=5, mbar=0.0) >= 52 / 60
 
 
