@@ -58,6 +58,7 @@ from tne_eval.power import (
     simulate_power,
     variance_components,
 )
+from tne_eval.sensitivity import SensitivityResult, honest_did
 from tne_eval.survey import (
     SurveyDesign,
     nonresponse_weights,
@@ -82,6 +83,7 @@ __all__ = [
     "PreparedPanel",
     "RandomizationResult",
     "RepeatedCrossSectionSpec",
+    "SensitivityResult",
     "SurveyDesign",
     "VarianceComponents",
     "WildBootstrap",
@@ -94,6 +96,7 @@ __all__ = [
     "balance",
     "cohort_from_treatment",
     "did_2x2",
+    "honest_did",
     "kling_index",
     "match",
     "matched_panel",
