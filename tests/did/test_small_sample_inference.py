@@ -17,10 +17,11 @@ import pandas as pd
 import pytest
 
 import tne_eval as tne
-from tests.inference.stacked_ik import stacked_design, stacked_ik_df
+from tests.inference.stacked_ik import stacked_design, stacked_ik_df, stacked_regression
 from tne_eval.errors import InferenceError
 from tne_eval.inference import few_treated, small_sample
 from tne_eval.inference.group_means import cluster_contributions, wild_test
+from tne_eval.inference.registry import infer
 
 KINDS = ("simple", "dynamic", "group", "calendar")
 
@@ -235,18 +236,198 @@ def test_imbens_kolesar_df_of_a_repeated_cross_section_cell_equals_the_regressio
     )
 
 
-def test_imbens_kolesar_df_is_refused_for_repeated_cross_section_aggregates():
-    df = _departments_panel(4)
+def _unbalanced(seed: int, weighted: bool = False, single_cohort: bool = False):
+    """The departments panel with about a fifth of the school-years missing."""
+    df = _departments_panel(seed, weighted)
+    if single_cohort:
+        df.loc[df["g"] == 2018, "g"] = 2019
+    rng = np.random.default_rng(seed + 1000)
+    keep = (rng.random(len(df)) > 0.2) | (df["year"] == 2015).to_numpy()
+    return df.loc[keep].reset_index(drop=True)
+
+
+def _cell_weights(gt, kind: str, shares: dict) -> dict[str, np.ndarray]:
+    """R did's aggte weights of every term on the cells (the cohort shares fixed)."""
+    table = gt.table
+    g = table["cohort"].to_numpy(dtype=float)
+    t = table["time"].to_numpy(dtype=float)
+    e, post = t - g, g <= t
+    p = np.array([shares[c] for c in g])
+
+    def by_share(keep):
+        return np.where(keep, p, 0.0) / p[keep].sum()
+
+    out: dict[str, np.ndarray] = {}
+    if kind == "simple":
+        out["ATT"] = by_share(post)
+    elif kind == "dynamic":
+        for ev in np.unique(e):
+            out[f"e={int(ev)}"] = by_share(e == ev)
+        n_pos = np.unique(e[e >= 0]).size
+        out["overall"] = sum(out[f"e={int(v)}"] for v in np.unique(e[e >= 0])) / n_pos
+    elif kind == "group":
+        total = sum(shares[c] for c in np.unique(g))
+        out["overall"] = np.zeros(g.size)
+        for c in np.unique(g):
+            keep = (g == c) & post
+            out[f"g={int(c)}"] = keep / keep.sum()
+            out["overall"] += shares[c] / total * out[f"g={int(c)}"]
+    else:
+        times = np.unique(t[post])
+        for tt in times:
+            out[f"t={int(tt)}"] = by_share(post & (t == tt))
+        out["overall"] = sum(out[f"t={int(tt)}"] for tt in times) / times.size
+    return out
+
+
+def _stacked_cells(df, gt, a, weighted):
+    """The stacked regression of the cells' group means, built from the data.
+
+    Cell k contributes its treated and comparison (never-treated) rows of its
+    period and of its base period, four group means entering with
+    ``a_k * (+1, -1, -1, +1)``.
+    """
+    year, g = df["year"].to_numpy(), df["g"].to_numpy()
+    w_row = df["w"].to_numpy() if weighted else np.ones(len(df))
+    rows, part, coef = [], [], []
+    for k in np.flatnonzero(a):
+        cell = gt.table.iloc[k]
+        for treated, period, sgn in (
+            (True, cell["time"], 1.0),
+            (True, cell["base_period"], -1.0),
+            (False, cell["time"], -1.0),
+            (False, cell["base_period"], 1.0),
+        ):
+            group = g == cell["cohort"] if treated else g == 0
+            sel = np.flatnonzero(group & (year == period))
+            rows.append(sel)
+            part.append(np.full(sel.size, len(coef)))
+            coef.append(sgn * a[k])
+    rows = np.concatenate(rows)
+    return stacked_regression(
+        df["y"].to_numpy()[rows],
+        w_row[rows],
+        df["dept"].to_numpy()[rows],
+        np.concatenate(part),
+        np.array(coef),
+    )
+
+
+def _check_aggregates_against_stacked_cells(df, spec, weighted, *, single):
+    gt = _quiet(tne.att_gt, df, spec, method="reg", unbalanced="keep")
+    if isinstance(spec, tne.PanelSpec):
+        units = df.groupby("school").first()
+    else:
+        units = df
+    w = units["w"] if weighted else pd.Series(1.0, index=units.index)
+    shares = {float(c): float(w[units["g"] == c].sum()) for c in (2018, 2019)}
+    n_clusters = gt.scores.n_clusters
+    for kind in KINDS:
+        agg = _quiet(tne.aggregate, gt, kind)
+        assert agg.scores.decomposition.stacked is not None
+        ik = _quiet(agg.with_inference, tne.CR2(df="imbens_kolesar"))
+        sat = _quiet(agg.with_inference, tne.CR2())
+        # the variance is the aggregate's group-mean CR2, whatever the df
+        np.testing.assert_allclose(ik.vcov, sat.vcov, rtol=1e-12)
+        weights = _cell_weights(gt, kind, shares)
+        psi_cells, psi_agg = gt.scores.dense(), agg.scores.dense()
+        for j, term in enumerate(agg.table.index):
+            a = weights[term]
+            assert agg.table["estimate"].iloc[j] == pytest.approx(
+                a @ gt.table["estimate"].to_numpy(), abs=1e-12
+            )
+            if single:
+                # one cohort: no cohort-share term, a plain combination of cells
+                np.testing.assert_allclose(psi_agg[:, j], psi_cells @ a, atol=1e-12)
+            design = _stacked_cells(df, gt, a, weighted)
+            assert ik.dof[j] == pytest.approx(stacked_ik_df(design), rel=1e-10)
+        assert np.all((ik.dof >= 1 - 1e-12) & (ik.dof <= n_clusters))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("single", [False, True])
+def test_imbens_kolesar_df_of_unbalanced_panel_aggregates_is_the_stacked_cells(
+    weighted, single
+):
+    # the df of the CR2 t-test of the same contrast in the stacked regression of
+    # the cells' own group means (rows of each period with their sign); with
+    # several cohorts the estimated cohort-share term is left out of it
+    df = _unbalanced(21, weighted, single_cohort=single)
+    assert df.groupby("school")["year"].size().min() < 5  # unbalanced indeed
+    _check_aggregates_against_stacked_cells(
+        df, _spec(weighted), weighted, single=single
+    )
+
+
+@pytest.mark.parametrize("single", [False, True])
+def test_imbens_kolesar_df_of_repeated_cross_section_aggregates_is_the_stacked_cells(
+    single,
+):
+    df = _departments_panel(4, weighted=True)
+    if single:
+        df.loc[df["g"] == 2018, "g"] = 2019
     df["pupil"] = np.arange(len(df))
     spec = tne.RepeatedCrossSectionSpec(
-        time="year", outcome="y", group="school", cohort="g", cluster="dept", id="pupil"
+        time="year",
+        outcome="y",
+        group="school",
+        cohort="g",
+        cluster="dept",
+        id="pupil",
+        weights="w",
     )
-    gt = _quiet(tne.att_gt, df, spec, method="reg")
-    cells = _quiet(gt.with_inference, tne.CR2(df="imbens_kolesar"))
-    assert np.all(np.isfinite(cells.dof))
+    _check_aggregates_against_stacked_cells(df, spec, True, single=single)
+
+
+def test_imbens_kolesar_df_of_aggregates_survives_selecting_terms():
+    # the cells' design follows the aggregate's terms (pre-trend tests select them)
+    gt = _quiet(tne.att_gt, _unbalanced(21), _spec(), method="reg", unbalanced="keep")
+    agg = _quiet(tne.aggregate, gt, "dynamic")
+    full = _quiet(agg.with_inference, tne.CR2(df="imbens_kolesar")).dof
+    pick = np.array([1, 3])
+    sub = agg.scores.columns(pick)
+    assert sub.decomposition.stacked.n_parts < agg.scores.decomposition.stacked.n_parts
+    got = infer(tne.CR2(df="imbens_kolesar"), sub, warn_user=False).dof
+    np.testing.assert_allclose(got, full[pick], rtol=1e-12)
+
+
+def test_imbens_kolesar_df_refused_when_a_cells_group_lies_in_one_cluster():
+    # cohort 2018 in department 0 only: the aggregate pooling both cohorts has
+    # CR2 standard errors, but the stacked cells' regression has no CR2 adjustment
+    df = _unbalanced(21)
+    df.loc[df["dept"] == 1, "g"] = 0
+    gt = _quiet(tne.att_gt, df, _spec(), method="reg", unbalanced="keep")
     agg = _quiet(tne.aggregate, gt, "simple")
+    assert np.all(np.isfinite(_quiet(agg.with_inference, tne.CR2()).dof))
     with pytest.raises(InferenceError, match="CR2\\(df='satterthwaite'\\)"):
         agg.with_inference(tne.CR2(df="imbens_kolesar"))
+
+
+def test_imbens_kolesar_df_in_the_reports_configuration():
+    # the staggered chapter's fit: dr with a covariate, unbalanced panel kept
+    from tne_eval.datasets import load_synthetic
+
+    panel = load_synthetic("school_panel")
+    cm2 = panel[panel["grade"] == "CM2"]
+    spec = tne.PanelSpec(
+        unit="school_id",
+        time="year",
+        outcome="score_french",
+        cohort="first_treated",
+        cluster="department",
+        covariates=("social_index",),
+        nesting=("department",),
+    )
+    gt = _quiet(tne.att_gt, cm2, spec, method="dr", unbalanced="keep")
+    g = gt.scores.n_clusters
+    for kind in ("simple", "dynamic"):
+        agg = _quiet(tne.aggregate, gt, kind)
+        ik = _quiet(agg.with_inference, tne.CR2(df="imbens_kolesar"))
+        sat = _quiet(agg.with_inference, tne.CR2())
+        np.testing.assert_allclose(ik.vcov, sat.vcov, rtol=1e-12)
+        assert np.all(np.isfinite(ik.dof))
+        assert np.all((ik.dof >= 1 - 1e-12) & (ik.dof <= g))
+        assert "cohort-share" in str(ik.notes)
 
 
 @pytest.mark.parametrize("weighted", [False, True])
@@ -466,7 +647,6 @@ def test_decomposition_without_store_is_a_typed_error():
     res = _quiet(tne.did_2x2, df, _spec(), method="reg")
     bare = res.scores.with_values(res.scores.dense())
     assert bare.decomposition is None and bare.estimates is None
-    from tne_eval.inference.registry import infer
 
     with pytest.raises(InferenceError, match="CR2 needs the decomposition"):
         infer(tne.CR2(), bare)

@@ -45,15 +45,41 @@ def stacked_design(psi, cluster, row_weight, coef, sign, rho_nonnegative=False):
         cl.append(cluster[rows])
         part.append(np.full(rows.size, k))
     e, w, cl, part = map(np.concatenate, (e, w, cl, part))
+    return _design(e, w, cl, part, coef[used] * sign[used], n_clusters, rho_nonnegative)
+
+
+def stacked_regression(y, weight, cluster, part, coef, rho_nonnegative=False):
+    """The stacked design built from the stacked outcomes themselves.
+
+    ``y``, ``weight``, ``cluster``, ``part``: one entry per stacked row (a row of
+    the data in one group mean); ``coef``: the coefficient of each group mean
+    ``0..m-1`` in the estimate (its sign included). The residuals are those of the
+    WLS regression of ``y`` on the group dummies.
+    """
+    y, weight = np.asarray(y, dtype=float), np.asarray(weight, dtype=float)
+    part = np.asarray(part)
+    mean = np.bincount(part, weights=weight * y) / np.bincount(part, weights=weight)
+    n_clusters = int(np.max(cluster)) + 1
+    return _design(
+        y - mean[part],
+        weight,
+        np.asarray(cluster),
+        part,
+        np.asarray(coef, dtype=float),
+        n_clusters,
+        rho_nonnegative,
+    )
+
+
+def _design(e, w, cl, part, ctilde, n_clusters, rho_nonnegative):
     sums = np.bincount(cl, weights=e, minlength=n_clusters)
     sizes = np.bincount(cl, minlength=n_clusters)
     rho = (sums @ sums - e @ e) / (sizes @ sizes - e.size)
     if rho_nonnegative:
         rho = max(rho, 0.0)
     sigma2 = max(e @ e / e.size - rho, 0.0)
-    ctilde = coef[used] * sign[used]
     htot = np.bincount(part, weights=w)
-    lev = np.zeros((n_clusters, used.size))
+    lev = np.zeros((n_clusters, ctilde.size))
     np.add.at(lev, (cl, part), w / htot[part])
     functional = np.zeros((n_clusters, e.size))
     for r in range(e.size):

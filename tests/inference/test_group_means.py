@@ -281,3 +281,43 @@ def test_store_columns_and_with_values_keep_the_decomposition_consistent():
     assert bare.decomposition is None and bare.estimates is None
     with pytest.raises(InferenceError, match="one column per estimate"):
         store.with_values(store.dense()[:, :2], decomposition=store.decomposition)
+
+
+def test_group_means_stacked_and_lift_are_checked_and_follow_subsets():
+    from tne_eval.inference.scores import GroupMeans
+
+    rng = np.random.default_rng(3)
+    vals = sparse.csc_array(rng.normal(size=(6, 2)))
+    wts = sparse.csc_array(np.ones((6, 2)))
+    cells = GroupMeans(
+        parts=sparse.csc_array(rng.normal(size=(6, 3))),
+        weights=sparse.csc_array(np.ones((6, 3))),
+        combine=np.eye(3)[:, :2],
+        treated=np.array([True, True, False]),
+        cohort=np.full(3, 2019.0),
+        exact=False,
+        sign=np.array([1.0, -1.0, -1.0]),
+    )
+    base = dict(
+        parts=vals,
+        weights=wts,
+        combine=np.eye(2),
+        treated=np.array([True, False]),
+        cohort=np.full(2, 2019.0),
+        exact=False,
+        sign=np.array([0.0, -1.0]),
+    )
+    lift = np.array([[1.0, 0.0], [0.5, 0.0], [0.0, 1.0]])
+    with pytest.raises(InferenceError, match="go together"):
+        GroupMeans(**base, stacked=cells)
+    with pytest.raises(InferenceError, match="shape"):
+        GroupMeans(**base, stacked=cells, lift=lift[:2])
+    dec = GroupMeans(**base, stacked=cells, lift=lift)
+    # the second estimate uses the second part only: the cells' third part only
+    sub = dec.columns(np.array([1]))
+    assert sub.n_parts == 1 and sub.stacked.n_parts == 1
+    np.testing.assert_array_equal(sub.stacked.combine, [[1.0]])
+    np.testing.assert_array_equal(sub.stacked.sign, [-1.0])
+    np.testing.assert_array_equal(sub.lift, [[1.0]])
+    first = dec.columns(np.array([0]))
+    np.testing.assert_allclose(first.stacked.combine, [[1.0], [0.5]], atol=0)

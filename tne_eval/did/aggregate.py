@@ -116,7 +116,11 @@ def aggregate(
     ``ConleyTaber()`` and ``FermanPinto()`` apply to the aggregates; CR3 is the
     exact leave-one-cluster-out jackknife for ``method="reg"`` without
     covariates on a balanced panel with treatment assigned to whole clusters
-    (tested against refits).
+    (tested against refits). ``CR2(df="imbens_kolesar")`` applies to every
+    aggregate; for repeated cross-sections and ``unbalanced="keep"`` panels its
+    degrees of freedom come from the stacked regression of the cells' own group
+    means, the estimated cohort-share term left out of the working model (see
+    :class:`~tne_eval.CR2`).
 
     Examples
     --------
@@ -362,6 +366,12 @@ def _aggregate_parts(
     both treated and comparison in an estimate that pools several cohorts (the
     TNE design: treatment assigned to departments, never-treated comparison
     group); the decomposition is marked ``exact`` only then.
+
+    For repeated cross-sections and ``unbalanced="keep"`` panels a pooled
+    treated part mixes post (+) and base (-) rows (sign 0), so the cells' own
+    parts with their combination by the aggregates, ``comb @ a @ beta``, are kept
+    as ``stacked`` (``lift``: the cells' coefficients of each part below) for the
+    Imbens-Kolesár degrees of freedom; the cohort-share term has no part there.
     """
     dec = store.decomposition
     tm = np.asarray(dec.treated, dtype=bool)
@@ -394,6 +404,18 @@ def _aggregate_parts(
             beta[r, j] = c
     ctrl = np.flatnonzero(~tm)
     combine = np.vstack([comb[ctrl] @ (a_mat @ beta), beta])
+    stacked = lift = None
+    if dec.sign is not None and np.any(np.asarray(pooled_sign) == 0):
+        # repeated cross-sections / unbalanced='keep': the pooled treated parts mix
+        # post (+) and base (-) rows, so the Imbens-Kolesar df is computed on the
+        # cells' own parts; lift maps a combination of the parts below to theirs
+        lift = np.zeros((dec.n_parts, ctrl.size + len(ratios)))
+        lift[ctrl, np.arange(ctrl.size)] = 1.0
+        lift[np.flatnonzero(tm), ctrl.size :] = comb[tm] @ a_mat
+        cell_combine = lift @ combine  # = comb @ a_mat @ beta
+        used = np.any(cell_combine != 0, axis=1)
+        stacked = replace(dec.with_combine(cell_combine), exact=False)
+        lift = lift[used]
     out = GroupMeans(
         parts=sparse.hstack(
             [dec.parts[:, ctrl], sparse.csc_array(np.column_stack(pooled_vals))],
@@ -410,6 +432,8 @@ def _aggregate_parts(
         sign=None
         if dec.sign is None
         else np.r_[np.asarray(dec.sign)[ctrl], np.asarray(pooled_sign, dtype=float)],
+        stacked=stacked,
+        lift=lift,
     )
     exact = dec.exact and _disjoint(out, store, comb, ctrl, a_mat, pooled_cohort)
     # a ratio of reference cells only (estimate 0, no influence function) has an

@@ -151,8 +151,26 @@ def small_sample_from_influence(
     ------
     InferenceError
         No decomposition, fewer than two clusters, a part in a single cluster;
-        for ``imbens_kolesar``, a decomposition without signs or an estimate
-        using a pooled part of mixed sign (aggregates of repeated cross-sections).
+        for ``imbens_kolesar``, a decomposition without signs, an estimate
+        using a pooled part of mixed sign without the cells' parts
+        (``GroupMeans.stacked``), or (aggregates of repeated cross-sections and
+        of ``unbalanced="keep"`` panels) a cell's group in a single cluster.
+
+    Notes
+    -----
+    Imbens-Kolesár df of aggregates of repeated cross-sections and of panels
+    fitted with ``unbalanced="keep"``: their pooled treated part averages post
+    (+) and base (-) rows, which have no single residual, so the df is computed
+    on ``GroupMeans.stacked``, the cells' own signed group means combined with
+    the aggregate's cell weights: the df of the same contrast's CR2 t-test in
+    the stacked regression of the cells' group means. Two things are
+    approximated: that regression's CR2 adjustment uses each group's own
+    leverage where the reported variance uses the pooled part's (the
+    :math:`a`-weighted mean of them); and the estimated cohort-share term of
+    the aggregate's influence function, a function of the cohort labels only
+    with no outcome residual, is left out of the working model (the model
+    holds the design fixed; the term is zero when the cells' effects are
+    equal).
     """
     name = type(inference).__name__
     setup = _setup(inference, store)
@@ -173,7 +191,7 @@ def small_sample_from_influence(
             f"by {setup.label} ({g} clusters), t({g - 1}) critical values. "
         )
     elif inference.df == "imbens_kolesar":
-        dof = _imbens_kolesar(setup, combine)
+        dof, cells_text = _imbens_kolesar(setup, combine)
         description = (
             f"CR2 (Bell-McCaffrey) by {setup.label} ({g} clusters), Imbens-Kolesar "
             "df by term"
@@ -184,7 +202,7 @@ def small_sample_from_influence(
             f"({_span(dof)}), under Moulton's working model: the errors of a "
             "cluster share a random effect across the group means of the estimate "
             "(its equivalent stacked regression), its variance and the "
-            "idiosyncratic one estimated from the group-mean residuals. "
+            "idiosyncratic one estimated from the group-mean residuals. " + cells_text
         )
     else:
         dof = small_sample.diagonal_satterthwaite_df(
@@ -215,8 +233,24 @@ def _span(dof: np.ndarray) -> str:
     return f"from {np.min(shown):.3g} to {np.max(shown):.3g}" if shown.size else "none"
 
 
-def _imbens_kolesar(setup: _Setup, combine: np.ndarray) -> np.ndarray:
-    """Imbens-Kolesar df of every estimate (NaN where it has no influence function)."""
+#: Said in the note when the df of aggregates comes from the cells' own parts.
+_CELLS_TEXT = (
+    "For these aggregates (repeated cross-sections, or unbalanced='keep') the "
+    "degrees of freedom are those of the same t-test in the stacked regression of "
+    "the cells' own group means (each period's rows with their sign), with each "
+    "group's own leverage in the CR2 adjustment; the estimated cohort-share term "
+    "of the standard errors has no row residual and is left out of the working "
+    "model (it vanishes when the cells' effects are equal). "
+)
+
+
+def _imbens_kolesar(setup: _Setup, combine: np.ndarray) -> tuple[np.ndarray, str]:
+    """Imbens-Kolesar df of every estimate (NaN where it has none), and a note text.
+
+    Aggregates whose pooled treated parts mix post (+) and base (-) rows
+    (``GroupMeans.sign`` 0) use the cells' own signed parts
+    (``GroupMeans.stacked``), the cohort-share term left out.
+    """
     dec = setup.dec
     if dec.sign is None:
         raise InferenceError(
@@ -227,24 +261,48 @@ def _imbens_kolesar(setup: _Setup, combine: np.ndarray) -> np.ndarray:
         )
     sign = np.asarray(dec.sign)
     mixed = np.any((combine != 0) & (sign == 0)[:, None], axis=0)
+    if mixed.any() and dec.stacked is not None:
+        # aggregates of repeated cross-sections / unbalanced='keep': the cells' own
+        # signed group means (the cohort-share term left out of the working model)
+        cells = dec.stacked
+        weight = sparse.csc_array(cells.part_weight(setup.code, setup.n_clusters))
+        cell_setup = _Setup(cells, setup.code, setup.n_clusters, weight, setup.label)
+        try:
+            _check_leverages(cell_setup, "CR2(df='imbens_kolesar')")
+        except InferenceError as err:
+            raise InferenceError(
+                f"{str(err).split(' (leverage 1)')[0]} (leverage 1): the stacked "
+                "regression of the cells' group means on which the Imbens-Kolesar df "
+                "of this aggregate is computed has no CR2 adjustment there, although "
+                "the aggregate's pooled CR2 standard errors exist. Use "
+                "CR2(df='satterthwaite') for this aggregate."
+            ) from err
+        dof = small_sample.diagonal_imbens_kolesar_df(
+            cells.parts,
+            setup.code,
+            row_weight=cells.weights,
+            contrast=np.asarray(cells.combine),
+            sign=np.asarray(cells.sign),
+        )
+        return dof, _CELLS_TEXT
     if mixed.any():
         raise InferenceError(
             f"CR2(df='imbens_kolesar'): {int(mixed.sum())} estimate(s) pool the "
-            "treated rows of several periods with both signs (an aggregate of "
-            "repeated cross-sections, or of a panel fitted with "
-            "unbalanced='keep', averages post and base periods into one group "
-            "mean), so no row has a single residual and Moulton's working model "
-            "has no stacked regression to live in. Use CR2(df='satterthwaite') "
-            "for these aggregates (the ATT(g,t) cells themselves support "
-            "'imbens_kolesar')."
+            "treated rows of several periods with both signs (GroupMeans.sign 0) "
+            "and the decomposition does not carry the cells' own group means "
+            "(GroupMeans.stacked, which aggregate stores), so no row has a single "
+            "residual and Moulton's working model has no stacked regression to "
+            "live in. Aggregate the att_gt result with tne.aggregate, or use "
+            "CR2(df='satterthwaite')."
         )
-    return small_sample.diagonal_imbens_kolesar_df(
+    dof = small_sample.diagonal_imbens_kolesar_df(
         dec.parts,
         setup.code,
         row_weight=dec.weights,
         contrast=combine,
         sign=np.where(sign == 0, 1.0, sign),
     )
+    return dof, ""
 
 
 def _cluster_sums(setup: _Setup, n: int) -> sparse.csc_array:

@@ -96,10 +96,22 @@ class GroupMeans:
         panel 2x2; ``+1, -1, -1, +1`` for the treated post, treated base,
         comparison post and comparison base parts of a repeated-cross-section 2x2.
         ``0`` for a pooled part whose rows enter with both signs (an aggregate of
-        repeated cross-sections pools post and base periods). The row residuals
+        repeated cross-sections pools post and base periods; ``stacked`` then
+        holds the cells' own parts). The row residuals
         of part ``P`` are ``sign[P] * parts[:, P] * sum(weights[:, P]) / (n *
         weights[:, P])``; the Imbens-Kolesár degrees of freedom need them.
         ``None``: not described.
+    stacked : GroupMeans, optional
+        For aggregates whose pooled treated parts have sign 0: the decomposition
+        of the same estimates into the cells' own group means (every part one
+        group and period of one ATT(g,t), with its sign), on which the
+        Imbens-Kolesár degrees of freedom are computed (its ``combine`` is
+        ``lift @ combine``). It leaves out the estimated cohort-share term,
+        which has no row residual (see
+        :func:`~tne_eval.inference.group_means.small_sample_from_influence`).
+    lift : ndarray, shape (stacked.n_parts, P), optional
+        Maps combinations of these parts to combinations of ``stacked``'s
+        parts; given with ``stacked``.
     """
 
     parts: sparse.csc_array
@@ -109,6 +121,8 @@ class GroupMeans:
     cohort: np.ndarray
     exact: bool
     sign: np.ndarray | None = None
+    stacked: GroupMeans | None = None
+    lift: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         for name in ("parts", "weights", "combine", "treated", "cohort"):
@@ -123,6 +137,21 @@ class GroupMeans:
                     f"{self.combine.shape[0]} parts (got shape {sign.shape})."
                 )
             object.__setattr__(self, "sign", _frozen(sign))
+        if (self.stacked is None) != (self.lift is None):
+            raise InferenceError(
+                "GroupMeans.stacked and GroupMeans.lift go together: give both or "
+                "neither."
+            )
+        if self.stacked is not None:
+            lift = np.asarray(self.lift, dtype=float)
+            ok = self.stacked.sign is not None and np.all(self.stacked.sign != 0)
+            if lift.shape != (self.stacked.n_parts, self.n_parts) or not ok:
+                raise InferenceError(
+                    "GroupMeans.lift must have shape (stacked.n_parts, n_parts) = "
+                    f"({self.stacked.n_parts}, {self.n_parts}) (got {lift.shape}), "
+                    "and every part of GroupMeans.stacked a sign of +1 or -1."
+                )
+            object.__setattr__(self, "lift", _frozen(lift))
 
     @property
     def n_parts(self) -> int:
@@ -138,8 +167,18 @@ class GroupMeans:
         """Return the decomposition of other combinations of the same parts."""
         comb = np.asarray(combine, dtype=float)
         used = np.flatnonzero(np.any(comb != 0, axis=1))
+        stacked = lift = None
+        if self.stacked is not None:
+            lifted = np.asarray(self.lift) @ comb
+            kept = np.flatnonzero(np.any(lifted != 0, axis=1))
+            full = np.zeros((self.stacked.n_parts, comb.shape[1]))
+            full[kept] = lifted[kept]
+            stacked = self.stacked.with_combine(full)
+            lift = np.asarray(self.lift)[kept][:, used]
         return replace(
             self,
+            stacked=stacked,
+            lift=lift,
             parts=self.parts[:, used],
             weights=self.weights[:, used],
             combine=comb[used],

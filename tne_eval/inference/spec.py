@@ -142,8 +142,13 @@ class CR2:
         of the group means each estimate is made of (its stacked regression:
         the outcome change on ``[1, D]`` for a panel cell, the outcome on the
         group x period dummies for a repeated-cross-section cell). Aggregates of
-        repeated cross-sections, whose pooled treated means mix post and base
-        periods with opposite signs, refuse it with an ``InferenceError``.
+        repeated cross-sections and of ``unbalanced="keep"`` panels, whose pooled
+        treated means mix post and base periods with opposite signs, get the df
+        of the same contrast in the stacked regression of their cells' group
+        means: its CR2 adjustment uses each group's own leverage (the reported
+        variance, the pooled one), and the estimated cohort-share term, which has
+        no row residual, is left out of the working model. They refuse it with an
+        ``InferenceError`` when a cohort's treated rows lie in one cluster.
     """
 
     df: Literal["satterthwaite", "imbens_kolesar"] = "satterthwaite"
