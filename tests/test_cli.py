@@ -57,6 +57,34 @@ def test_reproduce_check_prints_a_readable_diff_and_fails(tmp_path, capsys):
     assert "note: library version differs: numpy" in captured.out
 
 
+@pytest.mark.notebooks
+def test_reproduce_check_fails_when_a_chapter_option_changed(tmp_path, capsys):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("seed = 1", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(
+            "from tne_eval.reporting.key_numbers import (\n"
+            "    publish_chapter_parameters, publish_key_numbers)\n"
+            "reps = 99\n"
+            "publish_chapter_parameters({'placebo_reps': reps})\n"
+            "publish_key_numbers({'answer': 42})"
+        ),
+    ]
+    nbformat.write(nb, tmp_path / "demo.ipynb")
+    argv = ["reproduce", "--notebooks", str(tmp_path), "--quiet"]
+    assert main([*argv, "--update"]) == 0
+    manifest = json.loads((tmp_path / "key_numbers.json").read_text())
+    assert manifest["parameters"]["chapters"] == {"demo": {"placebo_reps": 99}}
+    assert manifest["chapters"] == {"demo": {"answer": 42}}  # not a key number
+    nb.cells[1].source = nb.cells[1].source.replace("reps = 99", "reps = 199")
+    nbformat.write(nb, tmp_path / "demo.ipynb")
+    capsys.readouterr()
+    assert main([*argv, "--check"]) == 1  # the same numbers, another option
+    assert "parameter chapters: fresh {'demo': {'placebo_reps': 199}}" in (
+        capsys.readouterr().err
+    )
+
+
 def test_missing_subcommand():
     with pytest.raises(SystemExit) as exc:
         main([])

@@ -6,6 +6,7 @@ keeps the report it wrote; the other tests read that report, as text and in
 headless Chromium.
 """
 
+import html
 import json
 import re
 import shutil
@@ -84,6 +85,15 @@ def test_report_text_reads_like_a_report(reproduced):
     assert page.count("class='truth'") == 5  # one box per chapter on synthetic data
     assert "Secret statistique" in page and "Synthèse" in page
     assert "2020-2021" in page and "2020.2" not in page
+    # "0,7 point", "2,3 points": a number below 2 takes the singular, everywhere
+    words = html.unescape(text)
+    assert not re.findall(r"(?<![\d,.\u202f])−?[01](?:,\d+)? points\b", words)
+    assert not re.findall(
+        r"(?<![\d,.\u202f])−?(?:[2-9]|\d{2,})(?:,\d+)? point\b", words
+    )
+    # the 2020 cohort's intervals are the recommended ones, never "indicative" CR1 ones
+    assert "indicatif" not in words and "Ferman-Pinto" in words
+    assert "aucune validée" in words  # the overall dynamic effect gets no interval
     assert (out / "key_numbers.json").is_file()
 
 

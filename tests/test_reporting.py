@@ -55,6 +55,28 @@ def test_extract_key_numbers():
     assert extract_key_numbers(nb) == {"a": 1}
 
 
+def test_extract_chapter_parameters_apart_from_key_numbers():
+    from tne_eval.reporting.key_numbers import (
+        CHAPTER_PARAMETERS_MIME,
+        extract_chapter_parameters,
+    )
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "display_data", data={KEY_NUMBERS_MIME: {"a": 1}, "text/plain": "a = 1"}
+        ),
+        nbformat.v4.new_output(
+            "display_data",
+            data={CHAPTER_PARAMETERS_MIME: {"reps": 99}, "text/plain": "reps = 99"},
+        ),
+    ]
+    nb.cells = [cell]
+    assert extract_chapter_parameters(nb) == {"reps": 99}
+    assert extract_key_numbers(nb) == {"a": 1}
+
+
 def test_run_report_needs_notebooks(tmp_path):
     with pytest.raises(SpecError, match="No notebooks"):
         run_report(tmp_path, tmp_path / "out")
@@ -75,7 +97,8 @@ def test_run_report_writes_one_self_contained_page(tmp_path):
             "print('raw output never shown')\n"
             "warnings.warn('two treated clusters', tne.SmallClusterWarning)\n"
             "ch.text('Bonjour', 'Hello')\n"
-            "ch.numbers({'answer': 42})"
+            "ch.numbers({'answer': 42})\n"
+            "ch.parameters(placebo_reps=99)"
         ),
     ]
     nbformat.write(nb, tmp_path / "demo.ipynb")
@@ -91,6 +114,8 @@ def test_run_report_writes_one_self_contained_page(tmp_path):
     manifest = json.loads((tmp_path / "out" / "key_numbers.json").read_text())
     assert manifest["chapters"] == {"demo": {"answer": 42}}
     assert manifest["parameters"]["lang"] == "en"
+    # a chapter's own options that move numbers are parameters of the run
+    assert manifest["parameters"]["chapters"] == {"demo": {"placebo_reps": 99}}
     executed = nbformat.read(tmp_path / "out" / "notebooks" / "demo.ipynb", 4)
     injected = [
         c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])
@@ -178,6 +203,81 @@ def test_french_and_english_number_formats():
     )
     with pytest.raises(SpecError, match="lang must be one of"):
         fmt.check_lang("de")
+
+
+@pytest.mark.parametrize(
+    ("value", "digits", "lang", "expected"),
+    [
+        (0.72, 1, "fr", "0,7 point"),
+        (1.0, 0, "fr", "1 point"),
+        (-1.5, 1, "fr", "−1,5 point"),
+        (1.94, 1, "fr", "1,9 point"),
+        (1.96, 1, "fr", "2,0 points"),  # the rule reads the number as written
+        (2.34, 1, "fr", "2,3 points"),
+        (1234.5, 1, "fr", "1\u202f234,5 points"),
+        (0.0, 1, "fr", "0,0 point"),
+        (0.72, 1, "en", "0.7 points"),
+        (1.0, 0, "en", "1 point"),
+        (-1.0, 0, "en", "−1 point"),
+        (1.0, 1, "en", "1.0 points"),
+        (1234.5, 1, "en", "1,234.5 points"),
+    ],
+)
+def test_points_take_the_french_singular_below_two(value, digits, lang, expected):
+    from tne_eval.reporting import fmt
+
+    assert fmt.fmt_points(value, digits, lang) == expected
+
+
+def test_noun_for_numbers_and_written_numbers():
+    from tne_eval.reporting import fmt
+
+    assert fmt.noun_for(1.99, "point", "points") == "point"
+    assert fmt.noun_for(2, "point", "points") == "points"
+    assert fmt.noun_for("−0,5", "point", "points") == "point"
+    assert fmt.noun_for(float("nan"), "point", "points") == "points"
+    assert fmt.fmt_points(float("nan")) == fmt.MISSING
+    unit = ("point sur l'échelle 1-5", "points sur l'échelle 1-5")
+    assert fmt.fmt_points(0.76, 2, "fr", unit) == "0,76 point sur l'échelle 1-5"
+
+
+def test_summary_names_the_inference_of_each_interval():
+    from tne_eval.reporting.summary import render_summary
+
+    numbers = {
+        "02_demonstrators_2020": {
+            "head_year": 2022,
+            "did2x2_score_french.estimate": 3.18,
+            "did2x2_score_french.conf_low": -3.53,
+            "did2x2_score_french.conf_high": 10.51,
+            "did2x2_score_french.inference": "Ferman-Pinto by 'department' (91 clusters)",
+        },
+        "03_staggered_learning": {
+            "att_score_french.estimate": 3.05,
+            "att_score_french.conf_low": 1.56,
+            "att_score_french.conf_high": 4.55,
+            "att_score_french.inference": "cluster-robust by 'department'",
+        },
+        "05_robustness": {
+            "att_recommended_score_french.estimate": 3.05,
+            "att_recommended_score_french.conf_low": 1.42,
+            "att_recommended_score_french.conf_high": 4.69,
+            "att_recommended_score_french.inference": "score wild bootstrap "
+            "unrestricted (WCU) by 'department' (101 clusters)",
+            "mde_simple_att": 2.5,
+            "mde_did2x2": 28.5,
+        },
+    }
+    page = render_summary(numbers, lang="fr", has_truth=True)
+    # the headline interval is chapter 5's wild bootstrap, not chapter 3's CR1 one
+    assert "par bootstrap sauvage par grappe : [1,4 ; 4,7]" in page
+    assert "[1,6 ; 4,5]" not in page
+    assert "de Ferman et Pinto : [−3,5 ; 10,5], non significatif" in page
+    assert "moins de 28 points" in page and "2,5 points ou plus" in page
+    numbers["05_robustness"] = {}
+    page = render_summary(numbers, lang="en", has_truth=True)
+    assert "3.0 points (95% confidence interval [1.6, 4.5])" in page  # CR1: no words
+    assert "95% Ferman-Pinto confidence interval [−3.5, 10.5]" in page
 
 
 def test_table_html_never_prints_raw_missing_values():

@@ -67,3 +67,12 @@ def test_given_axes_is_reused(analytic):
 def test_needs_something_to_plot():
     with pytest.raises(SpecError, match="needs simulated=, analytic= or both"):
         plot_power()
+
+
+def test_mde_line_and_label_follow_the_curve_colour(analytic):
+    _, ax = plt.subplots()
+    plot_power(analytic=analytic, ax=ax, color="#c55a11", label="ATT")
+    dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert [line.get_color() for line in dashed] == ["#c55a11"]
+    assert [t.get_color() for t in ax.texts] == ["#c55a11"]
+    assert ax.get_legend_handles_labels()[1] == ["ATT"]

@@ -40,7 +40,8 @@ def plot_power(
     level : float, default 0.95
         Level of the Monte Carlo intervals of the simulated points.
     **kwargs
-        Passed to the analytic curve's ``plot``.
+        Passed to the analytic curve's ``plot`` (its ``color`` is also that of
+        the MDE line and label).
 
     Returns
     -------
@@ -69,13 +70,14 @@ def plot_power(
         style = {"color": "C0", "label": f"analytic ({analytic.estimand})", **kwargs}
         ax.plot(grid, analytic.power_at(grid), **style)
         ax.axhline(analytic.power, color="grey", linestyle=":", linewidth=1)
-        ax.axvline(analytic.mde, color="C0", linestyle="--", linewidth=1)
+        # the MDE line and its label take the curve's colour (several curves on one Axes)
+        ax.axvline(analytic.mde, color=style["color"], linestyle="--", linewidth=1)
         ax.annotate(
             f"MDE = {analytic.mde:.3g}",
             (analytic.mde, analytic.power),
             xytext=(4, -14),
             textcoords="offset points",
-            color="C0",
+            color=style["color"],
         )
     if simulated is not None:
         z = stats.norm.ppf(0.5 + level / 2)

@@ -33,10 +33,14 @@ from tne_eval.reporting.fmt import (
     fmt_interval,
     fmt_number,
     fmt_percent,
+    fmt_points,
     school_year,
     table_html,
 )
-from tne_eval.reporting.key_numbers import publish_key_numbers
+from tne_eval.reporting.key_numbers import (
+    publish_chapter_parameters,
+    publish_key_numbers,
+)
 from tne_eval.reporting.labels import label
 from tne_eval.reporting.note_text import UNTRANSLATED, say_note
 from tne_eval.results.disclosure import DEFAULT_RULE, DisclosureRule, disclose
@@ -259,6 +263,14 @@ class Chapter:
     def num(self, value: object, digits: int = 1) -> str:
         """Format a number in the chapter's language (:func:`fmt_number`)."""
         return fmt_number(value, digits, self.lang)
+
+    def pts(self, value: object, digits: int = 1) -> str:
+        """Format a number of score points, singular or plural (:func:`fmt_points`).
+
+        ``0,7 point``, ``1 point``, ``2,3 points`` in French; ``0.7 points``,
+        ``1 point`` in English.
+        """
+        return fmt_points(value, digits, self.lang)
 
     def pct(self, share: object, digits: int = 0) -> str:
         """Format a share as a percentage in the chapter's language (``12 %``)."""
@@ -502,6 +514,15 @@ class Chapter:
     def numbers(self, numbers: Mapping[str, Any]) -> None:
         """Record other key numbers (counts, p-values) in the results manifest."""
         publish_key_numbers(numbers)
+
+    def parameters(self, **options: Any) -> None:
+        """Record the chapter's own options that change its numbers.
+
+        Numbers of draws, bootstrap or placebo repetitions: they go to the
+        manifest's parameters (``parameters.chapters.<stem>``), which
+        ``tne-eval reproduce --check`` compares exactly.
+        """
+        publish_chapter_parameters(options)
 
     # -- warnings -----------------------------------------------------------------
     def _showwarning(self, message, category, filename, lineno, file=None, line=None):

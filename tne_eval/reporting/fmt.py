@@ -27,8 +27,10 @@ __all__ = [
     "fmt_interval",
     "fmt_number",
     "fmt_percent",
+    "fmt_points",
     "fmt_pvalue",
     "fmt_value",
+    "noun_for",
     "school_year",
     "table_html",
 ]
@@ -77,6 +79,63 @@ def fmt_number(value: object, digits: int = 1, lang: str = "fr") -> str:
     if lang == "fr":
         text = text.replace(",", _THIN).replace(".", ",")
     return (_MINUS if x < 0 else "") + text
+
+
+def noun_for(value: object, singular: str, plural: str, lang: str = "fr") -> str:
+    """Return the singular or the plural of a noun that follows a number.
+
+    French takes the singular when the number, as written, is below 2 in absolute
+    value ("0,7 point", "1 point", "1,9 point", but "2 points"); English only for
+    exactly one ("1 point", but "0.7 points" and "1.0 points"). ``value`` is the
+    number as written (a string from :func:`fmt_number`) or a number.
+
+    Examples
+    --------
+    >>> noun_for("0,7", "point", "points"), noun_for("2,0", "point", "points")
+    ('point', 'points')
+    >>> noun_for("1", "point", "points", "en"), noun_for("1.0", "point", "points", "en")
+    ('point', 'points')
+    """
+    if isinstance(value, str):
+        text = value.strip().replace(_MINUS, "").replace(_THIN, "")
+        text = text.replace(",", ".") if lang == "fr" else text.replace(",", "")
+        try:
+            x = abs(float(text))
+        except ValueError:
+            return plural
+        exactly_one = text == "1"
+    else:
+        if _missing(value):
+            return plural
+        x = abs(float(value))  # type: ignore[arg-type]
+        exactly_one = x == 1
+    if lang == "fr":
+        return singular if x < 2 else plural
+    return singular if exactly_one else plural
+
+
+def fmt_points(
+    value: object,
+    digits: int = 1,
+    lang: str = "fr",
+    unit: tuple[str, str] = ("point", "points"),
+) -> str:
+    """Format a number followed by its unit, singular or plural (:func:`noun_for`).
+
+    The rule is applied to the number as written, so that 1,96 rounded to one
+    decimal ("2,0") takes the plural.
+
+    Examples
+    --------
+    >>> fmt_points(0.72), fmt_points(2.34), fmt_points(-1.0, 0)
+    ('0,7 point', '2,3 points', '−1 point')
+    >>> fmt_points(0.72, lang="en"), fmt_points(1, 0, "en")
+    ('0.7 points', '1 point')
+    """
+    text = fmt_number(value, digits, lang)
+    if text == MISSING:
+        return MISSING
+    return f"{text} {noun_for(text, unit[0], unit[1], lang)}"
 
 
 def fmt_int(value: object, lang: str = "fr") -> str:

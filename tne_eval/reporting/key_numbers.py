@@ -9,6 +9,8 @@ from typing import Any
 from tne_eval.errors import TneEvalTypeError
 
 KEY_NUMBERS_MIME = "application/vnd.tne-eval.key-numbers+json"
+#: MIME type of the options a chapter ran with (draws, repetitions).
+CHAPTER_PARAMETERS_MIME = "application/vnd.tne-eval.chapter-parameters+json"
 
 
 def _check_numbers(numbers: Mapping[str, Any]) -> dict[str, float | int | str]:
@@ -42,15 +44,42 @@ def publish_key_numbers(numbers: Mapping[str, Any]) -> None:
     display({KEY_NUMBERS_MIME: clean, "text/plain": text}, raw=True)
 
 
-def extract_key_numbers(notebook: Any) -> dict[str, float | int | str]:
-    """Collect the key numbers published in an executed notebook (nbformat node)."""
+def publish_chapter_parameters(parameters: Mapping[str, Any]) -> None:
+    """Display the options of a chapter that change its numbers.
+
+    The report runner records them in the manifest's parameters (under
+    ``chapters``), so that ``tne-eval reproduce --check`` fails when a chapter's
+    default number of draws or repetitions changed.
+
+    Parameters
+    ----------
+    parameters : mapping of str to int, float or str
+    """
+    from IPython.display import display
+
+    clean = _check_numbers(parameters)
+    text = "\n".join(f"{k} = {v}" for k, v in clean.items())
+    display({CHAPTER_PARAMETERS_MIME: clean, "text/plain": text}, raw=True)
+
+
+def _extract(notebook: Any, mime: str) -> dict[str, float | int | str]:
     found: dict[str, float | int | str] = {}
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
             data = output.get("data", {})
-            if KEY_NUMBERS_MIME in data:
-                found.update(data[KEY_NUMBERS_MIME])
+            if mime in data:
+                found.update(data[mime])
     return found
+
+
+def extract_key_numbers(notebook: Any) -> dict[str, float | int | str]:
+    """Collect the key numbers published in an executed notebook (nbformat node)."""
+    return _extract(notebook, KEY_NUMBERS_MIME)
+
+
+def extract_chapter_parameters(notebook: Any) -> dict[str, float | int | str]:
+    """Collect the options published by :func:`publish_chapter_parameters`."""
+    return _extract(notebook, CHAPTER_PARAMETERS_MIME)
 
 
 def compare_key_numbers(

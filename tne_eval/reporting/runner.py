@@ -480,7 +480,10 @@ def run_report(
     from tne_eval.reporting.chapters import DEFAULT_PARAMETERS
     from tne_eval.reporting.document import ChapterPage, render_document
     from tne_eval.reporting.fmt import check_lang
-    from tne_eval.reporting.key_numbers import extract_key_numbers
+    from tne_eval.reporting.key_numbers import (
+        extract_chapter_parameters,
+        extract_key_numbers,
+    )
     from tne_eval.reporting.manifest import build_manifest
     from tne_eval.reporting.summary import render_footer, render_summary
 
@@ -502,7 +505,7 @@ def run_report(
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "notebooks").mkdir(exist_ok=True)
     bar = _Progress(progress, len(paths))
-    pages, numbers, seconds = [], {}, {}
+    pages, numbers, seconds, options = [], {}, {}, {}
     for i, path in enumerate(paths, start=1):
         bar.start(i, path.stem)
         began = time.perf_counter()
@@ -512,9 +515,12 @@ def run_report(
         seconds[path.stem] = time.perf_counter() - began
         bar.end(seconds[path.stem])
         numbers[path.stem] = extract_key_numbers(nb)
+        if chapter_options := extract_chapter_parameters(nb):
+            options[path.stem] = chapter_options
         nbformat.write(nb, out_dir / "notebooks" / path.name)
         pages.append(ChapterPage(path.stem, nb))
-    manifest = build_manifest(numbers, parameters=parameters, data_dir=folder)
+    recorded = {**parameters, "chapters": options} if options else parameters
+    manifest = build_manifest(numbers, parameters=recorded, data_dir=folder)
     write_key_numbers(out_dir, manifest, command=command)
     has_truth = (folder / "truth.json").is_file()
     document = render_document(

@@ -12,7 +12,14 @@ import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tne_eval.reporting.fmt import fmt_interval, fmt_number, fmt_percent, fmt_pvalue
+from tne_eval.reporting.fmt import (
+    fmt_interval,
+    fmt_number,
+    fmt_percent,
+    fmt_points,
+    fmt_pvalue,
+    noun_for,
+)
 from tne_eval.reporting.labels import label
 from tne_eval.results.disclosure import DEFAULT_RULE
 
@@ -23,20 +30,65 @@ def _get(numbers: Mapping[str, Mapping[str, Any]], stem: str, key: str) -> Any:
     return numbers.get(stem, {}).get(key)
 
 
-def _effect(numbers, stem: str, name: str, lang: str, unit: str) -> str | None:
+#: How the summary names the inference behind an interval (the start of the
+#: ``inference`` key number written by the chapters), French and English.
+_METHODS = (
+    ("Ferman-Pinto", ("de Ferman et Pinto", "Ferman-Pinto")),
+    ("Conley-Taber", ("de Conley et Taber", "Conley-Taber")),
+    (
+        "score wild bootstrap unrestricted",
+        ("par bootstrap sauvage par grappe", "wild cluster bootstrap"),
+    ),
+    (
+        "wild cluster bootstrap",
+        ("par bootstrap sauvage par grappe", "wild cluster bootstrap"),
+    ),
+)
+
+
+def _method(inference: object, lang: str) -> str:
+    """Words for the inference of an interval, or "" for the usual cluster one."""
+    text = str(inference or "")
+    for start, (fr, en) in _METHODS:
+        if text.startswith(start):
+            return f" {fr}" if lang == "fr" else f"{en} "
+    return ""
+
+
+def _effect(
+    numbers, stem: str, name: str, lang: str, unit: tuple[str, str]
+) -> str | None:
     est = _get(numbers, stem, f"{name}.estimate")
     low = _get(numbers, stem, f"{name}.conf_low")
     high = _get(numbers, stem, f"{name}.conf_high")
     if est is None or low is None or high is None:
         return None
     significant = low > 0 or high < 0
-    ci = fmt_interval(low, high, 1 if abs(est) >= 1 else 2, lang)
-    value = fmt_number(est, 1 if abs(est) >= 1 else 2, lang)
+    digits = 1 if abs(est) >= 1 else 2
+    ci = fmt_interval(low, high, digits, lang)
+    value = fmt_number(est, digits, lang)
+    words = noun_for(value, unit[0], unit[1], lang)
+    method = _method(_get(numbers, stem, f"{name}.inference"), lang)
     if lang == "fr":
         verdict = "" if significant else ", non significatif au seuil de 5 %"
-        return f"{value} {unit} (intervalle de confiance à 95 % : {ci}{verdict})"
+        return (
+            f"{value} {words} (intervalle de confiance à 95 %{method} : {ci}{verdict})"
+        )
     verdict = "" if significant else ", not significant at 5%"
-    return f"{value} {unit} (95% confidence interval {ci}{verdict})"
+    return f"{value} {words} (95% {method}confidence interval {ci}{verdict})"
+
+
+def _recommended(numbers, name: str) -> tuple[str, str]:
+    """Return the chapter holding ``name`` with the recommended inference, and its key.
+
+    Chapter 5 publishes the simple ATT with the inference the decision table
+    recommends (``att_recommended_<outcome>``); without it, chapter 3's.
+    """
+    outcome = name.removeprefix("att_")
+    key = f"att_recommended_{outcome}"
+    if _get(numbers, "05_robustness", f"{key}.estimate") is not None:
+        return "05_robustness", key
+    return "03_staggered_learning", name
 
 
 def headline(numbers: Mapping[str, Mapping[str, Any]], lang: str = "fr") -> str:
@@ -44,17 +96,17 @@ def headline(numbers: Mapping[str, Mapping[str, Any]], lang: str = "fr") -> str:
     est = _get(numbers, "03_staggered_learning", "att_score_french.estimate")
     if est is None:
         return label("title", lang)
-    value = fmt_number(abs(est), 1, lang)
+    value = fmt_points(abs(est), 1, lang)
     if lang == "fr":
         verb = "progressent" if est >= 0 else "reculent"
         return (
             f"Dans les territoires numériques éducatifs, les scores de français en "
-            f"CM2 {verb} d'environ {value} points par rapport aux autres départements"
+            f"CM2 {verb} d'environ {value} par rapport aux autres départements"
         )
     verb = "rise" if est >= 0 else "fall"
     return (
         f"In the digital education territories, CM2 French scores {verb} by about "
-        f"{value} points relative to other departments"
+        f"{value} relative to other departments"
     )
 
 
@@ -75,24 +127,23 @@ def render_summary(
     n20 = _get(numbers, "01_data_and_design", "n_tne_2020")
     n21 = _get(numbers, "01_data_and_design", "n_tne_2021")
     n_schools = _get(numbers, "01_data_and_design", "n_schools")
-    french = _effect(
-        numbers,
-        "03_staggered_learning",
-        "att_score_french",
-        lang,
-        "points",
-    )
-    math_ = _effect(numbers, "03_staggered_learning", "att_score_math", lang, "points")
+    points = ("point", "points")
+    french = _effect(numbers, *_recommended(numbers, "att_score_french"), lang, points)
+    math_ = _effect(numbers, *_recommended(numbers, "att_score_math"), lang, points)
     practice = _effect(
         numbers,
         "04_teacher_practices",
         "att_practice_index",
         lang,
-        "point sur l'échelle 1-5" if fr else "points on the 1-5 scale",
+        ("point sur l'échelle 1-5", "points sur l'échelle 1-5")
+        if fr
+        else ("point on the 1-5 scale", "points on the 1-5 scale"),
     )
     demo = _effect(
-        numbers, "02_demonstrators_2020", "did2x2_score_french", lang, "points"
+        numbers, "02_demonstrators_2020", "did2x2_score_french", lang, points
     )
+    mde_simple = _get(numbers, "05_robustness", "mde_simple_att")
+    mde_demo = _get(numbers, "05_robustness", "mde_did2x2")
     twfe = _get(numbers, "03_staggered_learning", "twfe_score_french.estimate")
     pre_p = _get(numbers, "05_robustness", "pretest_all_htz_p")
     clusters = _get(
@@ -153,6 +204,17 @@ def render_summary(
             else f" In the two demonstrator departments, the simple 2019-2020 / "
             f"{year}-{year + 1} comparison gives {demo}."
         )
+        if mde_demo is not None:
+            text += (
+                f" Avec deux départements seulement, un effet de moins de "
+                f"{fmt_points(mde_demo, 0, lang)} environ n'y serait pas détecté "
+                "(chapitre 5) : ce résultat ne permet pas de conclure à l'absence "
+                "d'effet."
+                if fr
+                else f" With only two departments, an effect below about "
+                f"{fmt_points(mde_demo, 0, lang)} would not be detected there "
+                "(chapter 5): this result cannot show that there was no effect."
+            )
     if practice:
         text += (
             f" Sur les pratiques des enseignants, l'indice de pratiques numériques "
@@ -179,11 +241,11 @@ def render_summary(
     if twfe is not None:
         can += (
             f" La régression à effets fixes habituelle (TWFE) donne "
-            f"{fmt_number(twfe, 1, lang)} points : elle est biaisée ici par l'adoption "
+            f"{fmt_points(twfe, 1, lang)} : elle est biaisée ici par l'adoption "
             "échelonnée et l'absence de contrôle social (chapitre 3)."
             if fr
             else f" The usual two-way fixed-effects regression (TWFE) gives "
-            f"{fmt_number(twfe, 1, lang)} points: it is biased here by staggered "
+            f"{fmt_points(twfe, 1, lang)}: it is biased here by staggered "
             "adoption and the lack of a social control (chapter 3)."
         )
     paras.append(("Ce que l'on peut conclure" if fr else "What can be concluded", can))
@@ -197,13 +259,27 @@ def render_summary(
     if clusters is not None:
         limits += (
             f"Seuls {clusters} départements sont traités : les intervalles de "
-            "confiance reposent sur peu de grappes et sont plus fragiles que leur "
-            "largeur ne le laisse penser, surtout pour la vague 2020 (deux "
-            "départements). "
+            "confiance publiés sont ceux des méthodes qu'une étude de Monte-Carlo du "
+            "dispositif a trouvées valides (bootstrap sauvage pour les effets sur "
+            "l'ensemble des départements, méthode de Ferman et Pinto pour la vague "
+            "2020, deux départements, dont les intervalles sont larges) ; pour "
+            "l'effet dynamique global et la bande simultanée de l'étude "
+            "d'événement, aucune méthode n'a été validée. "
             if fr
-            else f"Only {clusters} departments are treated: the confidence intervals "
-            "rest on few clusters and are more fragile than their width suggests, "
-            "above all for the 2020 wave (two departments). "
+            else f"Only {clusters} departments are treated: the intervals shown are "
+            "those of the methods a Monte Carlo study of the design found valid (the "
+            "wild bootstrap for effects over all departments, Ferman and Pinto's "
+            "method for the 2020 wave, two departments, whose intervals are wide); "
+            "for the overall dynamic effect and the event study's simultaneous band, "
+            "no method was shown valid. "
+        )
+    if mde_simple is not None:
+        limits += (
+            f"Le dispositif d'évaluation détecte un effet moyen de "
+            f"{fmt_points(mde_simple, 1, lang)} ou plus huit fois sur dix. "
+            if fr
+            else f"The evaluation design detects an average effect of "
+            f"{fmt_points(mde_simple, 1, lang)} or more eight times out of ten. "
         )
     if pre_p is not None:
         limits += (
