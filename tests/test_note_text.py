@@ -51,6 +51,17 @@ def notes() -> list[str]:
         for inference in (tne.ConleyTaber(reps=99, seed=1), tne.FermanPinto(reps=99)):
             results.append(dyn.with_inference(inference))
         results.append(tne.twfe(cm2, spec.update(covariates=())))
+        gt_u = tne.att_gt(
+            cm2, spec, method="dr", unbalanced="keep", base_period="universal"
+        )
+        results.append(
+            tne.honest_did(
+                tne.aggregate(gt_u, kind="dynamic", max_e=3),
+                restriction="relative_magnitudes",
+                e="average",
+                m_values=[0.0, 1.5],  # 1.5 reaches the grid's end: its note too
+            )
+        )
     texts += [
         str(w.message) for w in caught if issubclass(w.category, tne.TneEvalWarning)
     ]

@@ -344,6 +344,39 @@ _RULES: tuple[_Rule, ...] = (
             "traitées pour que l'effet moyen soit de signe opposé. "
         ),
     ),
+    _rule(
+        r"Test inversion over (?P<n>\d+) values of the target in \[(?P<lo>\S+), "
+        r"(?P<hi>\S+)\] \(step (?P<step>\S+)\); least-favourable critical value "
+        r"from (?P<sims>\d+) draws \(seed (?P<seed>\d+)\), kappa = (?P<k>\S+)\.\s*",
+        lambda m: (
+            f"Ensembles de confiance de Rambachan et Roth obtenus par inversion du "
+            f"test sur {_count(m['n'])} valeurs de l'effet entre {_decimal(m['lo'])} "
+            f"et {_decimal(m['hi'])} (pas de {_decimal(m['step'])}) ; valeur critique "
+            f"la moins favorable tirée de {_count(m['sims'])} simulations (graine "
+            f"{m['seed']}). "
+        ),
+    ),
+    _rule(
+        r"At (?P<param>M|Mbar) in \[(?P<values>[^\]]*)\], (?P<what>the accepted set "
+        r"reaches the end of the grid, so the set may be wider than reported; widen "
+        r"grid_bounds|the accepted grid values are not contiguous \(the union over "
+        r"the polyhedra of Delta\^RM need not be an interval\); conf_low/conf_high "
+        r"span them|every grid value is rejected \(the restriction is rejected by "
+        r"the data, or the grid misses the set\); the bounds are NaN)\.\s*",
+        lambda m: (
+            f"Pour {'M̄' if m['param'] == 'Mbar' else 'M'} = "
+            + " ; ".join(_decimal(v.strip()) for v in m["values"].split(","))
+            + " : "
+            + (
+                "l'ensemble atteint le bord de la grille de calcul et peut être plus "
+                "large qu'indiqué. "
+                if m["what"].startswith("the accepted set reaches")
+                else "l'ensemble n'est pas d'un seul tenant ; ses bornes l'englobent. "
+                if m["what"].startswith("the accepted grid")
+                else "toutes les valeurs sont rejetées ; pas d'ensemble. "
+            )
+        ),
+    ),
 )
 
 

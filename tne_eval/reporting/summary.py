@@ -262,16 +262,16 @@ def render_summary(
             "confiance publiés sont ceux des méthodes qu'une étude de Monte-Carlo du "
             "dispositif a trouvées valides (bootstrap sauvage pour les effets sur "
             "l'ensemble des départements, méthode de Ferman et Pinto pour la vague "
-            "2020, deux départements, dont les intervalles sont larges) ; pour "
-            "l'effet dynamique global et la bande simultanée de l'étude "
+            "2020, deux départements, dont les intervalles sont larges, erreurs-types "
+            "CR2 pour l'effet dynamique global) ; pour la bande simultanée de l'étude "
             "d'événement, aucune méthode n'a été validée. "
             if fr
             else f"Only {clusters} departments are treated: the intervals shown are "
             "those of the methods a Monte Carlo study of the design found valid (the "
             "wild bootstrap for effects over all departments, Ferman and Pinto's "
-            "method for the 2020 wave, two departments, whose intervals are wide); "
-            "for the overall dynamic effect and the event study's simultaneous band, "
-            "no method was shown valid. "
+            "method for the 2020 wave, two departments, whose intervals are wide, CR2 "
+            "standard errors for the overall dynamic effect); for the event study's "
+            "simultaneous band, no method was shown valid. "
         )
     if mde_simple is not None:
         limits += (
