@@ -18,11 +18,11 @@ showed to hold its level, or records that no method did.
 :func:`recommendation_note` writes the note that ``att_gt`` and ``aggregate``
 results carry.
 
-The study evaluated CR2, CR3, the wild bootstrap, Conley-Taber and
-Ferman-Pinto through the array-level functions on each estimate's influence
-functions with cohort-level group-mean leverages (the registry's finer
-decomposition of :mod:`tne_eval.inference.group_means` came later): for
-estimates of one cohort the two agree closely; through the registry
+Every method of the study's headline run went through the registry
+(``result.with_inference(spec)``, the decomposition of
+:mod:`tne_eval.inference.group_means`), as users call it; an earlier run
+through array-level functions with cohort-level leverages is kept in
+``studies/results/inference_tne_array.md``. Through the registry
 ``ConleyTaber`` and ``FermanPinto`` give no interval for estimates pooling
 cohorts.
 """
@@ -125,8 +125,9 @@ RECOMMENDATIONS: tuple[Recommendation, ...] = (
         max_effective=np.inf,
         inference="ConleyTaber() or FermanPinto()",
         study_method="ferman_pinto",
-        evidence="e = 4: coverage 0.970, null-world size 0.029, "
-        "interval 1.35 x the sampling spread; Cluster() covers 0.628",
+        evidence="e = 4: coverage 0.971, null-world size 0.030, "
+        "interval 1.33 x the sampling spread (Conley-Taber 0.983, 0.017, 1.47 x); "
+        "Cluster() covers 0.628",
         advice="report the Conley-Taber / Ferman-Pinto interval (wide: it "
         "estimates two departments' shocks from the 89 comparison departments); "
         "never a Cluster() or multiplier-bootstrap interval as 95%",
@@ -137,16 +138,15 @@ RECOMMENDATIONS: tuple[Recommendation, ...] = (
         max_treated=None,
         min_effective=0.0,
         max_effective=MIN_EFFECTIVE,
-        inference=None,
-        study_method=None,
-        evidence="dynamic overall: the study's cohort-level CR3 covered 0.963 "
-        "(size 0.041, 1000 replications) but the registry's CR3() 0.920, 0.083, "
-        "CR2() 0.940, 0.060 and WildBootstrap() 0.940, 0.063 (coverage, size; "
-        "300-replication check); Cluster() covers 0.875",
-        advice="CR2() and WildBootstrap() come closest; report the event times "
-        "separately, or restrict the event study to the large cohort's event "
-        "times (aggregate(gt, 'dynamic', max_e=3)), and read the overall "
-        "interval as approximate",
+        inference="CR2()",
+        study_method="cr2",
+        evidence="dynamic overall: CR2() (Satterthwaite df) covers 0.954, "
+        "null-world size 0.049, interval 1.07 x the sampling spread; "
+        "WildBootstrap() 0.945, 0.060; CR3() 0.937, 0.069; Cluster() 0.875, 0.133 "
+        "(coverage, size)",
+        advice="report the CR2() interval; Cluster() and the multiplier "
+        "bootstrap under-cover (0.875 and 0.882) because the 2 departments of "
+        "the small cohort weigh in the estimate",
     ),
     Recommendation(
         name="3 to 9 treated clusters",
@@ -169,7 +169,7 @@ RECOMMENDATIONS: tuple[Recommendation, ...] = (
         max_effective=np.inf,
         inference="WildBootstrap(impose_null=False)",
         study_method="wild_u",
-        evidence="simple ATT and e = 0..3: size 0.031-0.051, coverage 0.951-0.974",
+        evidence="simple ATT and e = 0..3: size 0.034-0.056, coverage 0.945-0.968",
         advice="Cluster() and the multiplier bootstrap over-reject slightly "
         "(null-world size 0.054-0.078 and 0.051-0.073)",
     ),
