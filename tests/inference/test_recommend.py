@@ -156,3 +156,39 @@ def test_results_carry_the_recommendation_note(tne_results):
     assert len(again) == 1 and "multiplier bootstrap" in again[0]
     assert BAND_RECOMMENDATION in again[0]
     assert "Recommended inference" in dyn.summary().as_text()
+
+
+def test_with_recommended_inference_takes_each_term_from_its_method(tne_results):
+    from tne_eval.inference.recommend import (
+        recommended_spec,
+        with_recommended_inference,
+    )
+
+    _, dyn, _ = tne_results
+    shown = with_recommended_inference(dyn, reps=199, seed=3)
+    cols = ["std_error", "conf_low", "conf_high", "p_value"]
+    expected = {
+        "e=4": tne.FermanPinto(reps=199, seed=3),
+        "e=0": tne.WildBootstrap(reps=199, impose_null=False, seed=3),
+        "overall": tne.CR2(),
+    }
+    for term, spec in expected.items():
+        direct = dyn.with_inference(spec)
+        np.testing.assert_allclose(
+            shown.loc[term, cols].to_numpy(float),
+            direct.to_frame().loc[term, cols].to_numpy(float),
+            rtol=1e-12,
+        )
+        assert shown.loc[term, "inference"] == direct.inferred.description
+    np.testing.assert_allclose(shown["estimate"], dyn.to_frame()["estimate"], rtol=0)
+    assert shown.loc["e=4", "recommendation"] == "two treated clusters"
+    assert recommended_spec(recommend(5, 9.0)) is None  # 3 to 9: none studied
+    with pytest.raises(SpecError, match="n_treated_clusters"):
+        with_recommended_inference(_NoCounts())
+
+
+class _NoCounts:
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame({"estimate": [1.0]}, index=["ATT"])

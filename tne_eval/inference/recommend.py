@@ -30,6 +30,7 @@ cohorts.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import sparse
@@ -37,6 +38,9 @@ from scipy import sparse
 from tne_eval.errors import SpecError
 from tne_eval.inference._arrays import as_float_matrix
 from tne_eval.notes import Note, NoteKind
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "BAND_RECOMMENDATION",
@@ -49,7 +53,9 @@ __all__ = [
     "effective_clusters",
     "recommend",
     "recommendation_note",
+    "recommended_spec",
     "treated_clusters",
+    "with_recommended_inference",
 ]
 
 #: Where the evidence is.
@@ -452,3 +458,107 @@ def recommendation_note(
     if current:
         lead += f"; this result uses {current}"
     return Note(lead + ". " + " ".join(parts), NoteKind.FEW_CLUSTERS)
+
+
+def recommended_spec(
+    rec: Recommendation, *, reps: int = 9999, seed: int | None = None
+) -> object | None:
+    """Return the inference object of a recommendation, for ``with_inference``.
+
+    Parameters
+    ----------
+    rec : Recommendation
+        A row of :data:`RECOMMENDATIONS` (e.g. from :func:`recommend`).
+    reps : int, default 9999
+        Draws of the wild bootstrap or of Ferman-Pinto.
+    seed : int, optional
+        Seed of those draws.
+
+    Returns
+    -------
+    WildBootstrap, FermanPinto, CR2 or None
+        ``None`` when the study showed no method valid for the class.
+
+    Examples
+    --------
+    >>> from tne_eval.inference.recommend import recommend, recommended_spec
+    >>> recommended_spec(recommend(2), reps=999, seed=1)
+    FermanPinto(reps=999, seed=1)
+    >>> recommended_spec(recommend(12, 6.0))
+    CR2(df='satterthwaite')
+    """
+    from tne_eval.inference.spec import CR2, FermanPinto, WildBootstrap
+
+    if rec.study_method is None:
+        return None
+    make = {
+        "wild_u": lambda: WildBootstrap(reps=reps, impose_null=False, seed=seed),
+        "ferman_pinto": lambda: FermanPinto(reps=reps, seed=seed),
+        "cr2": lambda: CR2(),
+    }
+    if rec.study_method not in make:  # pragma: no cover - the table's methods
+        raise SpecError(f"no inference object for study method {rec.study_method!r}.")
+    return make[rec.study_method]()
+
+
+def with_recommended_inference(
+    result: object, *, reps: int = 9999, seed: int | None = None
+) -> pd.DataFrame:
+    """Every term of ``result`` with the inference the decision table gives it.
+
+    Each term is classed by its treated and effective clusters
+    (:func:`recommend`); the terms of a class are re-inferred together with
+    :func:`recommended_spec` and their rows taken from that result. Terms of a
+    class where no method was shown valid keep their estimate with missing
+    interval, p-value and standard error, so that no unvalidated interval is
+    printed as if it were one.
+
+    Parameters
+    ----------
+    result : att_gt or aggregate result
+        Anything whose ``to_frame()`` has ``n_treated_clusters`` and
+        ``effective_clusters`` columns and which has ``with_inference``.
+    reps, seed
+        As :func:`recommended_spec`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``result.to_frame()`` with the recommended ``std_error``, ``conf_low``,
+        ``conf_high`` and ``p_value``, plus ``inference`` (the description of
+        the inference used, or ``"none shown valid"``) and ``recommendation``
+        (the class's name).
+    """
+    import pandas as pd
+
+    frame = result.to_frame().copy()  # type: ignore[attr-defined]
+    missing = {"n_treated_clusters", "effective_clusters"} - set(frame.columns)
+    if missing:
+        raise SpecError(
+            f"with_recommended_inference needs the columns {sorted(missing)} in "
+            "result.to_frame() (att_gt and aggregate results have them)."
+        )
+    frame["inference"] = pd.Series(pd.NA, index=frame.index, dtype="string")
+    frame["recommendation"] = pd.Series(pd.NA, index=frame.index, dtype="string")
+    classes: dict[int, list[object]] = {}
+    for term, row in frame.iterrows():
+        n = row["n_treated_clusters"]
+        if pd.isna(n) or int(n) < 1:
+            continue
+        rec = recommend(int(n), float(row["effective_clusters"]))
+        classes.setdefault(RECOMMENDATIONS.index(rec), []).append(term)
+    columns = [
+        c for c in ("std_error", "conf_low", "conf_high", "p_value") if c in frame
+    ]
+    for idx, terms in classes.items():
+        rec = RECOMMENDATIONS[idx]
+        frame.loc[terms, "recommendation"] = rec.name
+        spec = recommended_spec(rec, reps=reps, seed=seed)
+        if spec is None:
+            frame.loc[terms, columns] = np.nan
+            frame.loc[terms, "inference"] = "none shown valid"
+            continue
+        redone = result.with_inference(spec)  # type: ignore[attr-defined]
+        frame.loc[terms, columns] = redone.to_frame().loc[terms, columns].to_numpy()
+        frame.loc[terms, "inference"] = redone.inferred.description
+    return frame
