@@ -289,6 +289,27 @@ def render_summary(
             else f"The small-sample test of parallel pre-trends gives a p-value of "
             f"{fmt_pvalue(pre_p, lang)}. "
         )
+    breakdown = _get(numbers, "05_robustness", "sensitivity_rm_breakdown")
+    if breakdown is not None and breakdown == breakdown and breakdown > 0:
+        limits += (
+            "La conclusion d'un effet positif suppose que, sans le dispositif, les "
+            "scores auraient suivi des tendances parallèles : elle tient tant que "
+            "l'écart de tendance après l'entrée reste inférieur à "
+            f"{fmt_number(breakdown, 2, lang)} fois le plus grand écart observé d'une "
+            "année sur l'autre avant l'entrée (Rambachan et Roth, 2023), ce qui est "
+            "peu. "
+            if fr and breakdown < 1
+            else "La conclusion d'un effet positif tient tant que l'écart de tendance "
+            f"après l'entrée reste inférieur à {fmt_number(breakdown, 2, lang)} fois "
+            "le plus grand écart observé avant l'entrée (Rambachan et Roth, 2023). "
+            if fr
+            else "The conclusion of a positive effect assumes that, without the "
+            "programme, scores would have followed parallel trends: it holds as long "
+            "as the post-entry trend gap stays below "
+            f"{fmt_number(breakdown, 2, lang)} times the largest year-to-year gap seen "
+            "before entry (Rambachan and Roth, 2023)"
+            + (", which is little. " if breakdown < 1 else ". ")
+        )
     every_year = _get(numbers, "01_data_and_design", "share_schools_every_year")
     if every_year is not None:
         limits += (
