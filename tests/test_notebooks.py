@@ -93,7 +93,7 @@ def test_report_text_reads_like_a_report(reproduced):
     )
     # the 2020 cohort's intervals are the recommended ones, never "indicative" CR1 ones
     assert "indicatif" not in words and "Ferman-Pinto" in words
-    assert "aucune validée" in words  # the overall dynamic effect gets no interval
+    assert "CR2 (Bell et McCaffrey)" in words  # the overall dynamic effect: CR2
     assert (out / "key_numbers.json").is_file()
 
 
