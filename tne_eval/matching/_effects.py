@@ -69,8 +69,13 @@ from tne_eval.matching._checks import (
 )
 from tne_eval.matching._nearest import Matches
 
+#: Estimators of the conditional variances (:func:`conditional_variance`).
+VARIANCE_ESTIMATORS = ("abadie_imbens", "stata_nnmatch", "stata_psmatch")
+VarianceEstimator = Literal["abadie_imbens", "stata_nnmatch", "stata_psmatch"]
+
 __all__ = [
     "AIPW",
+    "VARIANCE_ESTIMATORS",
     "MatchingATE",
     "MatchingATT",
     "ScoreAdjustment",
@@ -116,13 +121,37 @@ def weighted_att(y: np.ndarray, d: np.ndarray, weights: np.ndarray) -> float:
 
 
 def conditional_variance(
-    y: np.ndarray, d: np.ndarray, z: np.ndarray, *, n_neighbors: int = 2
+    y: np.ndarray,
+    d: np.ndarray,
+    z: np.ndarray,
+    *,
+    n_neighbors: int = 2,
+    estimator: VarianceEstimator = "abadie_imbens",
 ) -> np.ndarray:
-    """Abadie-Imbens matching estimator of ``Var(Y | X, D)`` for every unit.
+    """Estimate ``Var(Y | X, D)`` for every unit by matching within its group.
 
     Each unit is matched to its ``J = n_neighbors`` nearest units of the same
-    treatment group (Euclidean in ``z``, itself excluded) and
-    ``sigma^2_i = J/(J+1) (Y_i - mean_J Y)^2``.
+    treatment group (Euclidean in ``z``, itself excluded).
+
+    * ``"abadie_imbens"`` (default): ``sigma^2_i = J/(J+1) (Y_i - mean_J
+      Y)^2`` over exactly ``J`` neighbours (Abadie and Imbens 2006, eq. 14;
+      ties in distance broken by the tree search).
+    * ``"stata_nnmatch"``: the sample variance (divisor ``h_i``) of ``Y``
+      over the unit itself and **all** its same-group units at most as far
+      as its ``J``-th nearest (``h_i >= J`` of them when distances tie): the
+      within-treatment matching set of Stata's ``teffects nnmatch`` with
+      ``vce(robust, nn(J))``, which keeps ties.
+    * ``"stata_psmatch"``: the same sample variance over the ``J`` nearest
+      units of the group **counting the unit itself** (so the unit and its
+      ``J - 1`` nearest others, ties kept; ``J >= 2``), as Stata's ``teffects
+      psmatch`` does.
+
+    With ``J = 1`` (``J = 2`` for ``"stata_psmatch"``) and no ties all three
+    are ``(Y_i - Y_j)^2 / 2``; all are unbiased for a locally constant
+    conditional mean. Distances within a relative ``1e-10`` of the cut-off
+    count as tied (rounding of equal distances between distinct covariate
+    vectors). The two Stata rules were identified by reproducing Stata's
+    printed standard errors (matching documentation page, "Validation").
 
     Parameters
     ----------
@@ -135,11 +164,19 @@ def conditional_variance(
         Mahalanobis coordinates).
     n_neighbors : int, default 2
         ``J`` (Stata's ``teffects nnmatch`` default ``vce(robust, nn(2))``).
+    estimator : {"abadie_imbens", "stata_nnmatch", "stata_psmatch"}
+        The formula above; default ``"abadie_imbens"``.
 
     Returns
     -------
     numpy.ndarray
         Shape ``(n,)``.
+
+    References
+    ----------
+    Abadie, A. and Imbens, G. W. (2006). Large sample properties of matching
+    estimators for average treatment effects. Econometrica 74(1), 235-267.
+    https://doi.org/10.1111/j.1468-0262.2006.00655.x
     """
     from scipy.spatial import cKDTree
 
@@ -148,6 +185,12 @@ def conditional_variance(
     yv = as_vector(y, n, "y")
     zm = as_matrix(z, n, "z")
     j = check_positive_int(n_neighbors, "n_neighbors")
+    check_choice(estimator, VARIANCE_ESTIMATORS, "estimator")
+    if estimator == "stata_psmatch" and j < 2:
+        raise SpecError(
+            "estimator='stata_psmatch' counts the unit among its n_neighbors "
+            f"nearest: n_neighbors={j} leaves no other unit; use n_neighbors >= 2."
+        )
     out = np.empty(n)
     for grp in (treated, ~treated):
         idx = np.flatnonzero(grp)
@@ -157,7 +200,12 @@ def conditional_variance(
                 f"variance needs more than n_neighbors={j} of them."
             )
         tree = cKDTree(zm[idx])
-        _, nb = tree.query(zm[idx], k=j + 1)
+        dist, nb = tree.query(zm[idx], k=j + 1)
+        if estimator != "abadie_imbens":
+            # the query counts the unit itself (distance 0) first
+            cut = np.atleast_2d(dist)[:, j if estimator == "stata_nnmatch" else j - 1]
+            out[idx] = _tied_sample_variance(tree, zm[idx], yv[idx], cut)
+            continue
         nb = np.atleast_2d(nb)
         own = np.arange(idx.shape[0])[:, None]
         # drop the unit itself (or, with duplicates, the last neighbour)
@@ -167,6 +215,18 @@ def conditional_variance(
         others = nb[~is_self].reshape(idx.shape[0], j)
         ybar = yv[idx][others].mean(axis=1)
         out[idx] = j / (j + 1.0) * (yv[idx] - ybar) ** 2
+    return out
+
+
+def _tied_sample_variance(tree, zg, yg, cut) -> np.ndarray:
+    """Sample variance of ``Y`` over each unit and every unit within ``cut`` of it (one group)."""
+    radius = cut * (1.0 + 1e-10)
+    out = np.empty(zg.shape[0])
+    for r, (point, rad) in enumerate(zip(zg, radius)):
+        ball = np.asarray(tree.query_ball_point(point, rad), dtype=np.int64)
+        others = ball[ball != r]
+        vals = np.concatenate([yg[[r]], yg[others]])
+        out[r] = float(vals.var(ddof=1))
     return out
 
 
@@ -218,6 +278,7 @@ def abadie_imbens_att(
     x_bias: np.ndarray | None = None,
     n_neighbors: int = 2,
     bias_weights: Literal["ai", "appearances"] = "ai",
+    variance_estimator: VarianceEstimator = "abadie_imbens",
 ) -> MatchingATT:
     """Estimate the ATT by matching, with Abadie-Imbens standard errors.
 
@@ -245,6 +306,9 @@ def abadie_imbens_att(
         ``|J(t)|`` tied matches counts ``1/|J(t)|``); ``"appearances"`` counts
         every appearance as 1, as ``causalinference`` does (identical without
         ties).
+    variance_estimator : str, default "abadie_imbens"
+        ``estimator`` of :func:`conditional_variance` (``"abadie_imbens"``,
+        ``"stata_nnmatch"`` or ``"stata_psmatch"``).
 
     Returns
     -------
@@ -296,7 +360,9 @@ def abadie_imbens_att(
     unit = yv[trt] - y0_hat
     n1 = trt.shape[0]
     att = float(unit.mean())
-    sigma2 = conditional_variance(yv, treated, zm, n_neighbors=n_neighbors)
+    sigma2 = conditional_variance(
+        yv, treated, zm, n_neighbors=n_neighbors, estimator=variance_estimator
+    )
     k_j = np.zeros(n)
     np.add.at(k_j, mm_k[has_k], a[has_k])
     a2_j = np.zeros(n)
@@ -375,6 +441,7 @@ def abadie_imbens_ate(
     z: np.ndarray,
     *,
     n_neighbors: int = 2,
+    variance_estimator: VarianceEstimator = "abadie_imbens",
 ) -> MatchingATE:
     """Estimate the ATE by matching with replacement, with Abadie-Imbens SEs.
 
@@ -395,6 +462,9 @@ def abadie_imbens_ate(
         Shape ``(n, r)`` coordinates for the conditional-variance matching.
     n_neighbors : int, default 2
         ``J`` of :func:`conditional_variance`.
+    variance_estimator : str, default "abadie_imbens"
+        ``estimator`` of :func:`conditional_variance` (``"abadie_imbens"``,
+        ``"stata_nnmatch"`` or ``"stata_psmatch"``).
 
     Returns
     -------
@@ -447,7 +517,9 @@ def abadie_imbens_ate(
         k2 += kk2
     unit = y_hat1 - y_hat0
     ate = float(unit.mean())
-    sigma2 = conditional_variance(yv, treated, zm, n_neighbors=n_neighbors)
+    sigma2 = conditional_variance(
+        yv, treated, zm, n_neighbors=n_neighbors, estimator=variance_estimator
+    )
     var_pop = (
         float(((unit - ate) ** 2).sum()) + float(((k**2 + 2.0 * k - k2) * sigma2).sum())
     ) / n**2
@@ -626,7 +698,26 @@ def _neighbours(p: np.ndarray, pool: np.ndarray, k: int) -> np.ndarray:
     return order[np.take_along_axis(cand, pick, axis=1)]
 
 
-def _score_moments(y, d, design, score, density, n_neighbors):
+def _tied_neighbours(p: np.ndarray, pool: np.ndarray, k: int) -> list[np.ndarray]:
+    """Return, per unit, the rows of ``pool`` at most as far on ``p`` as its ``k``-th nearest.
+
+    The unit itself counts when it belongs to ``pool`` (distance 0); distances
+    are compared exactly, as in :func:`~tne_eval.matching._nearest.nearest_with_ties`.
+    """
+    order = np.argsort(p[pool], kind="stable")
+    sp = p[pool][order]
+    near = _neighbours(p, pool, k)  # positions in pool
+    kth = np.abs(p[pool][near] - p[:, None]).max(axis=1)
+    out = []
+    for i, g in enumerate(kth.tolist()):
+        lo = np.searchsorted(sp, p[i] - 2.0 * g, side="left")
+        hi = np.searchsorted(sp, p[i] + 2.0 * g, side="right")
+        window = np.arange(lo, hi)
+        out.append(pool[order[window[np.abs(sp[window] - p[i]) <= g]]])
+    return out
+
+
+def _score_moments(y, d, design, score, density, n_neighbors, ties=False):
     """Check the inputs; per unit and group, the neighbours' cov(X, Y) and mean Y."""
     treated = as_treatment(d)
     n = treated.shape[0]
@@ -647,6 +738,15 @@ def _score_moments(y, d, design, score, density, n_neighbors):
                 f"Only {pool.shape[0]} units in a treatment group: the score "
                 f"adjustment needs at least n_neighbors={L}."
             )
+        if ties:
+            cov = np.empty((n, xm.shape[1]))
+            ybar = np.empty(n)
+            for i, nb_i in enumerate(_tied_neighbours(p, pool, L)):
+                xs, ys = xm[nb_i], yv[nb_i]
+                ybar[i] = ys.mean()
+                cov[i] = (xs - xs.mean(axis=0)).T @ (ys - ybar[i]) / (ys.shape[0] - 1)
+            moments[key] = (cov, ybar)
+            continue
         nb = pool[_neighbours(p, pool, L)]  # (n, L) row indices
         xs, ys = xm[nb], yv[nb]
         xbar, ybar = xs.mean(axis=1), ys.mean(axis=1)
@@ -666,6 +766,7 @@ def score_adjustment_att(
     att: float,
     *,
     n_neighbors: int = 4,
+    ties: bool = False,
 ) -> ScoreAdjustment:
     r"""Abadie & Imbens (2016) variance adjustment of the matching ATT on an estimated score.
 
@@ -705,7 +806,12 @@ def score_adjustment_att(
     att : float
         The matching estimate :math:`\hat\tau_t`.
     n_neighbors : int, default 4
-        Matches used for the conditional moments (at least 2).
+        Matches used for the conditional moments (at least 2); a unit of the
+        group counts among its own.
+    ties : bool, default False
+        Keep every unit tied with the ``n_neighbors``-th nearest (Stata's
+        ``teffects psmatch`` does, with ``n_neighbors`` its ``vce(robust,
+        nn(#))``); ``False`` breaks ties by position.
 
     Returns
     -------
@@ -718,7 +824,7 @@ def score_adjustment_att(
     score. Econometrica 84(2), 781-807. https://doi.org/10.3982/ECTA11293
     """
     treated, _, xm, p, f, moments = _score_moments(
-        y, d, design, score, density, n_neighbors
+        y, d, design, score, density, n_neighbors, ties
     )
     n = treated.shape[0]
     n1 = int(treated.sum())
@@ -742,6 +848,7 @@ def score_adjustment_ate(
     density: np.ndarray,
     *,
     n_neighbors: int = 4,
+    ties: bool = False,
 ) -> ScoreAdjustment:
     r"""Abadie & Imbens (2016) variance adjustment of the matching ATE on an estimated score.
 
@@ -761,7 +868,7 @@ def score_adjustment_ate(
 
     Parameters
     ----------
-    y, d, design, score, density, n_neighbors
+    y, d, design, score, density, n_neighbors, ties
         As in :func:`score_adjustment_att`.
 
     Returns
@@ -776,7 +883,7 @@ def score_adjustment_ate(
     score. Econometrica 84(2), 781-807. https://doi.org/10.3982/ECTA11293
     """
     treated, _, xm, p, f, moments = _score_moments(
-        y, d, design, score, density, n_neighbors
+        y, d, design, score, density, n_neighbors, ties
     )
     n = treated.shape[0]
     cov1, _ = moments[1]

@@ -429,11 +429,11 @@ def _score_inputs(cs, prop):
     return design, p, density
 
 
-def _score_adjustment(cs, res, y, d, att_value):
+def _score_adjustment(cs, res, y, d, att_value, **moments):
     from tne_eval.matching._effects import score_adjustment_att
 
     design, p, density = _score_inputs(cs, res.propensity)
-    return score_adjustment_att(y, d, design, p, density, att_value)
+    return score_adjustment_att(y, d, design, p, density, att_value, **moments)
 
 
 def psmatch(
@@ -447,6 +447,7 @@ def psmatch(
     ties: bool = True,
     alpha: float = 0.05,
     n_neighbors: int = 2,
+    variance: Literal["abadie_imbens", "stata"] = "abadie_imbens",
 ) -> MatchingEffectResult:
     r"""Propensity-score matching estimator of the ATE or ATT (Stata's ``teffects psmatch``).
 
@@ -487,6 +488,19 @@ def psmatch(
         Same-group neighbours of the conditional variances (``vce(robust,
         nn(2))``), matched on the estimated score with or without the
         adjustment, so that the two standard errors differ only by it.
+    variance : {"abadie_imbens", "stata"}, default "abadie_imbens"
+        How the conditional moments are estimated from the units of each group
+        nearest on the score. ``"abadie_imbens"``: the conditional variances
+        are ``J/(J+1) (Y_i - mean_J Y)^2`` over the ``J = n_neighbors`` nearest
+        other units (Abadie & Imbens 2006) and the covariances of the
+        adjustment use the 4 nearest units, ties broken by position.
+        ``"stata"``: as ``teffects psmatch``, both use the ``n_neighbors``
+        nearest units of the group counting the unit itself, **all ties
+        kept**, the variances being sample variances
+        (:func:`~tne_eval.matching._effects.conditional_variance` with
+        ``"stata_psmatch"``); this reproduces Stata's printed ATE standard
+        errors (see the documentation page, "Validation"). Both are consistent
+        for the same variance.
 
     Returns
     -------
@@ -544,6 +558,10 @@ def psmatch(
     alpha = check_alpha(alpha)
     check_choice(estimand, "estimand", ("ATE", "ATT"))
     check_choice(link, "link", ("logit", "probit"))
+    check_choice(variance, "variance", ("abadie_imbens", "stata"))
+    stata = variance == "stata"
+    sigma2_rule = "stata_psmatch" if stata else "abadie_imbens"
+    moments = {"n_neighbors": n_neighbors, "ties": True} if stata else {}
     if spec.weights is not None:
         raise SpecError(
             f"psmatch() does not take sampling weights (spec.weights="
@@ -568,8 +586,19 @@ def psmatch(
     # conditional variances given the score (Abadie & Imbens 2016, Section 5)
     z = p[:, None]
     if estimand == "ATT":
-        fit_t = abadie_imbens_att(y, d, matches_t, z, n_neighbors=n_neighbors)
-        adj_t = _score_adjustment(cs, m, y, d, fit_t.att) if score_adjustment else None
+        fit_t = abadie_imbens_att(
+            y,
+            d,
+            matches_t,
+            z,
+            n_neighbors=n_neighbors,
+            variance_estimator=sigma2_rule,
+        )
+        adj_t = (
+            _score_adjustment(cs, m, y, d, fit_t.att, **moments)
+            if score_adjustment
+            else None
+        )
         return _psmatch_result(
             cs,
             spec,
@@ -582,21 +611,56 @@ def psmatch(
             link,
             n_neighbors,
             alpha,
+            variance,
         )
     matches_c = (
         nearest_with_ties(~d, p, ratio=ratio)
         if ties
         else nearest_scalar(~d, p, ratio=ratio, replace=True)
     )
-    fit = abadie_imbens_ate(y, d, matches_t, matches_c, z, n_neighbors=n_neighbors)
-    adj = score_adjustment_ate(y, d, design, p, density) if score_adjustment else None
+    fit = abadie_imbens_ate(
+        y,
+        d,
+        matches_t,
+        matches_c,
+        z,
+        n_neighbors=n_neighbors,
+        variance_estimator=sigma2_rule,
+    )
+    adj = (
+        score_adjustment_ate(y, d, design, p, density, **moments)
+        if score_adjustment
+        else None
+    )
     return _psmatch_result(
-        cs, spec, m, fit.ate, fit.se, "ATE", adj, ratio, link, n_neighbors, alpha
+        cs,
+        spec,
+        m,
+        fit.ate,
+        fit.se,
+        "ATE",
+        adj,
+        ratio,
+        link,
+        n_neighbors,
+        alpha,
+        variance,
     )
 
 
 def _psmatch_result(
-    cs, spec, m, estimate, se_true, estimand, adj, ratio, link, n_neighbors, alpha
+    cs,
+    spec,
+    m,
+    estimate,
+    se_true,
+    estimand,
+    adj,
+    ratio,
+    link,
+    n_neighbors,
+    alpha,
+    variance="abadie_imbens",
 ) -> MatchingEffectResult:
     """Assemble psmatch()'s result (``adj``: the 2016 adjustment, or None)."""
     notes = list(m.notes)
@@ -631,7 +695,7 @@ def _psmatch_result(
             f"{estimand} by matching {who} with replacement to {ratio} unit(s) of "
             f"the other group on the {link} score; Abadie-Imbens standard error "
             f"with {n_neighbors} same-group neighbours on the score for the "
-            "conditional variances.",
+            f"conditional variances ({variance} rule).",
             NoteKind.INFERENCE,
         )
     )
@@ -653,6 +717,7 @@ def _psmatch_result(
                 "bias_correct": False,
                 "score_adjustment": adj is not None,
                 "n_neighbors": n_neighbors,
+                "variance": variance,
                 "ratio": ratio,
                 "link": link,
                 "reference": "abadie_imbens",
