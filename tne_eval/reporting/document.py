@@ -64,6 +64,7 @@ footer { font-size: .8rem; color: var(--muted); margin-top: 3rem;
   nav.toc { page-break-after: always; }
   section.chapter { page-break-before: always; }
   figure, table.data, aside { page-break-inside: avoid; }
+  h2, h3, h4 { page-break-after: avoid; break-after: avoid; }
   a { color: inherit; text-decoration: none; }
   .table-wrap { overflow: visible; }
   table.data th, table.data td { white-space: normal; }

@@ -17,8 +17,8 @@ LABELS: dict[str, dict[str, str]] = {
     "notes": {"fr": "Notes", "en": "Notes"},
     "note": {"fr": "Note :", "en": "Note:"},
     "notes_intro": {
-        "fr": "(avertissements et ajustements automatiques des estimations, tels "
-        "que tne_eval les formule, en anglais)",
+        "fr": "(avertissements et ajustements automatiques des estimations "
+        "signalés par tne_eval)",
         "en": "(warnings and automatic adjustments of the estimates, as tne_eval "
         "words them)",
     },
