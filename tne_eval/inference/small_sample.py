@@ -1159,13 +1159,20 @@ class _DiagParts:
     htot: np.ndarray  # (m,)
 
 
+def _as_csc(values: object, name: str) -> sparse.csc_array:
+    """Return ``values`` (dense or sparse) as a CSC float array of finite values."""
+    if sparse.issparse(values):
+        out = sparse.csc_array(values, dtype=float)
+        if not np.all(np.isfinite(out.data)):
+            raise SpecError(
+                f"{name} holds non-finite values; drop or impute those rows."
+            )
+        return out
+    return sparse.csc_array(as_float_matrix(values, name))
+
+
 def _diag_parts(psi: object, cluster: object, weight: object) -> _DiagParts:
-    if sparse.issparse(psi):
-        psi = sparse.csc_array(psi, dtype=float)
-        if not np.all(np.isfinite(psi.data)):
-            raise SpecError("psi holds non-finite values; drop or impute those rows.")
-    else:
-        psi = sparse.csc_array(as_float_matrix(psi, "psi"))
+    psi = _as_csc(psi, "psi")
     n, m = psi.shape
     codes, n_clusters = check_cluster_codes(cluster, n)
     indicator = sparse.csr_array(
@@ -1481,10 +1488,7 @@ def diagonal_imbens_kolesar_df(
     estimates. *Journal of Econometrics* 32(3), 385-397.
     https://doi.org/10.1016/0304-4076(86)90021-7
     """
-    if sparse.issparse(psi):
-        psi_s = sparse.csc_array(psi, dtype=float)
-    else:
-        psi_s = sparse.csc_array(as_float_matrix(psi, "psi"))
+    psi_s = _as_csc(psi, "psi")
     n, m = psi_s.shape
     if sparse.issparse(row_weight):
         rw = sparse.csc_array(row_weight, dtype=float)

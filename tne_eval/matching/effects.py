@@ -65,6 +65,18 @@ def _store(
     )
 
 
+def _abadie_imbens_inferred(se: float, n: int, description: str) -> Inferred:
+    """Return the inference of one Abadie-Imbens standard error (normal critical values)."""
+    return Inferred(
+        std_errors=np.array([se]),
+        vcov=np.array([[se**2]]),
+        dof=None,
+        n_clusters=n,
+        description=description,
+        clusters="none (Abadie-Imbens)",
+    )
+
+
 def _spec_cluster(cs: CrossSection) -> tuple[np.ndarray, int, str] | None:
     got = cs.cluster_codes()
     if got is None:
@@ -280,14 +292,7 @@ def att(
                     NoteKind.INFERENCE,
                 )
             )
-        inferred = Inferred(
-            std_errors=np.array([se_val]),
-            vcov=np.array([[se_val**2]]),
-            dof=None,
-            n_clusters=cs.n,
-            description=description,
-            clusters="none (Abadie-Imbens)",
-        )
+        inferred = _abadie_imbens_inferred(se_val, cs.n, description)
         notes.append(
             Note(
                 f"Abadie-Imbens standard error with {n_neighbors} same-group "
@@ -699,14 +704,7 @@ def _psmatch_result(
             NoteKind.INFERENCE,
         )
     )
-    inferred = Inferred(
-        std_errors=np.array([se_val]),
-        vcov=np.array([[se_val**2]]),
-        dof=None,
-        n_clusters=cs.n,
-        description=description,
-        clusters="none (Abadie-Imbens)",
-    )
+    inferred = _abadie_imbens_inferred(se_val, cs.n, description)
     return MatchingEffectResult(
         table=_table(estimate, estimand),
         spec=spec,
