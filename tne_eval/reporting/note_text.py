@@ -30,11 +30,8 @@ UNTRANSLATED = "(note technique, en anglais)"
 #: Words for the clustering columns of the data model.
 _UNITS = {
     "department": ("département", "départements"),
-    "'department'": ("département", "départements"),
     "academie": ("académie", "académies"),
-    "'academie'": ("académie", "académies"),
     "school_id": ("école", "écoles"),
-    "'school_id'": ("école", "écoles"),
 }
 
 
@@ -44,7 +41,8 @@ def _count(text: str) -> str:
 
 def _units(column: str, n: int | None = None) -> str:
     """``départements`` for ``'department'``; ``grappes (« x »)`` otherwise."""
-    one, many = _UNITS.get(column, ("grappe", f"grappes (« {column.strip(chr(39))} »)"))
+    name = column.strip("'")  # the library quotes column names: 'department'
+    one, many = _UNITS.get(name, ("grappe", f"grappes (« {name} »)"))
     return one if n is not None and abs(n) < 2 else many
 
 
